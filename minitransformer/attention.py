@@ -158,12 +158,16 @@ class MultiHeadAttention(nn.Module):
         """
         self._check_inputs(query, key, value)
         offset = len(cache) if cache is not None and not cache.static else 0
+        # BEGIN EXERCISE 2.2
         q = split_heads(self.w_q(query), self.nhead)  # (B, H, T_q, Dh)
+        # END EXERCISE
         if cache is not None and cache.static and cache.key is not None:
             k, v = cache.key, cache.value  # (B, H, T_k, Dh), projected on the first step
         else:
+            # BEGIN EXERCISE 2.2
             k = split_heads(self.w_k(key), self.nhead)  # (B, H, T_k, Dh)
             v = split_heads(self.w_v(value), self.nhead)  # (B, H, T_k, Dh)
+            # END EXERCISE
             if self.rotary is not None:
                 k = self.rotary(k, offset)
             if cache is not None:
@@ -182,7 +186,9 @@ class MultiHeadAttention(nn.Module):
         if self.recorder is not None:
             maps, name = self.recorder
             maps[name] = weights.detach()
+        # BEGIN EXERCISE 2.2
         out = self.w_o(merge_heads(out))  # (B, T_q, D)
+        # END EXERCISE
         return out, (weights if need_weights else None)
 
     def _check_inputs(self, query, key, value) -> None:

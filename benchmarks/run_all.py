@@ -1,0 +1,89 @@
+"""Run every benchmark and write its section of ``benchmarks/RESULTS.md``.
+
+Each benchmark module has ``main(argv)`` that prints a Markdown report. This script runs the
+ones asked for, captures what they print, and replaces the matching section of RESULTS.md
+(between ``<!-- BEGIN name -->`` and ``<!-- END name -->``), stamping the date, machine,
+threads and command. Sections of benchmarks not run this time are kept as they were.
+
+Usage: python benchmarks/run_all.py [--quick] [--only core,tokenizers,...] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import importlib
+import io
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+# name -> (module, extra argv for --quick)
+BENCHMARKS = {
+    "core": ("core", ["--quick"]),
+    "tokenizers": ("tokenizers", ["--mb", "0.25"]),
+    "generation": ("generation", ["--quick"]),
+}
+HEADER = """# Benchmark results
+
+Written by `make bench` (`python benchmarks/run_all.py`); each section records the command, date,
+machine and threads it was measured with. `make bench-quick` runs reduced versions (not
+recorded). Task-quality sections are measured on `../shared/data` and skipped when it is absent.
+"""
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    return f"{platform.system()} {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def run_one(name: str, quick: bool) -> str:
+    module_name, quick_args = BENCHMARKS[name]
+    sys.path.insert(0, str(HERE))
+    module = importlib.import_module(module_name)
+    buffer = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(buffer):
+        module.main(quick_args if quick else [])
+    seconds = time.perf_counter() - start
+    stamp = (f"_Measured {datetime.date.today().isoformat()} on {machine()}; "
+             f"command `python benchmarks/{module_name}.py{' ' + ' '.join(quick_args) if quick else ''}`"
+             f"; took {seconds:.0f} s._")
+    return f"## {name}\n\n{buffer.getvalue().strip()}\n\n{stamp}\n"
+
+
+def write_section(name: str, body: str) -> None:
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
+    block = f"<!-- BEGIN {name} -->\n{body}<!-- END {name} -->"
+    pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="reduced sizes; RESULTS.md untouched")
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated names")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    for name in args.only.split(","):
+        if name not in BENCHMARKS:
+            parser.error(f"--only: unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
+        print(f"== {name}", flush=True)
+        body = run_one(name, args.quick)
+        print(body, flush=True)
+        if not (args.quick or args.no_write):
+            write_section(name, body)
+
+
+if __name__ == "__main__":
+    main()

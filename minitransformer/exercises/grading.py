@@ -1,0 +1,65 @@
+"""Run an exercise's tests and turn the outcomes into a verdict a student can act on.
+
+Verdicts per exercise:
+
+* ``passed``      every one of its tests passed;
+* ``not started`` its tests stop at its own ``NotImplementedError``;
+* ``blocked``     its tests stop at an earlier exercise's ``NotImplementedError``;
+* ``failing``     implemented, but a test fails: the first failure is shown as the hint.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from minitransformer.exercises.catalogue import EXERCISES, Exercise, by_id
+
+__all__ = ["run_tests", "verdict", "check", "progress"]
+
+
+def run_tests(repo: Path, exercise_ids: list[str] | None = None) -> list[dict]:
+    """Run pytest in ``repo`` (only the given exercises' tests) and return per-test outcomes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        files = sorted({f for e in EXERCISES if not exercise_ids or e.id in exercise_ids
+                        for f in e.tests if (repo / f).exists()})
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   f"--exercise-report={report}", *files]
+        for exercise_id in exercise_ids or [e.id for e in EXERCISES]:
+            command.append(f"--exercise={exercise_id}")
+        subprocess.run(command, cwd=repo, capture_output=True, text=True)
+        return json.loads(report.read_text()) if report.exists() else []
+
+
+def verdict(exercise: Exercise, outcomes: list[dict]) -> tuple[str, str]:
+    """``(status, hint)`` for one exercise from the outcomes of a test run."""
+    mine = [o for o in outcomes if exercise.id in o["exercises"]]
+    if not mine:
+        return "no tests", "no test is marked for this exercise"
+    if any(o["status"] == "not_started" for o in mine):
+        return "not started", f"implement {exercise.function} in {exercise.file}"
+    blocked = sorted({o["blocked_by"] for o in mine if o["status"] == "blocked"})
+    if blocked:
+        return "blocked", f"finish exercise {', '.join(blocked)} first"
+    failed = [o for o in mine if o["status"] == "failed"]
+    if failed:
+        first = failed[0]
+        return "failing", f"{first['test']}: {first['message'].strip()}"
+    passed = sum(o["status"] == "passed" for o in mine)
+    return "passed", f"{passed} tests passed"
+
+
+def check(repo: Path, exercise_id: str) -> tuple[str, str]:
+    """Run one exercise's tests; return its verdict."""
+    exercise = by_id(exercise_id)
+    return verdict(exercise, run_tests(repo, [exercise_id]))
+
+
+def progress(repo: Path) -> list[tuple[Exercise, str, str]]:
+    """Run every exercise's tests once; return ``(exercise, status, hint)`` rows."""
+    outcomes = run_tests(repo)
+    return [(e, *verdict(e, outcomes)) for e in EXERCISES]

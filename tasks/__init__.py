@@ -1,0 +1,1 @@
+"""Task heads built on the minitransformer core (recommendation, QA, forecasting, risk)."""
