@@ -9,33 +9,63 @@ The core, in the order a learner meets it:
 * :class:`LayerNorm`, :class:`FeedForward`, :class:`ResidualConnection`
 * :class:`EncoderLayer`, :class:`Encoder`, :class:`DecoderLayer`, :class:`Decoder`
 * :class:`Transformer` (encoder–decoder), :class:`TransformerConfig`, :class:`EncoderConfig`
+
+Names are imported on first use (``minitransformer.Transformer`` loads ``transformer.py`` and
+torch then), so that ``minitransformer --help`` answers without loading torch.
 """
 
-from minitransformer.attention import KVCache, MultiHeadAttention, merge_heads, split_heads
-from minitransformer.attention_maps import record_attention
-from minitransformer.config import EncoderConfig, TransformerConfig
-from minitransformer.decoder import Decoder, DecoderCache, DecoderLayer, LayerCache
-from minitransformer.embedding import TokenEmbedding
-from minitransformer.encoder import Encoder, EncoderLayer
-from minitransformer.feedforward import FeedForward
-from minitransformer.functional import scaled_dot_product_attention, softmax
-from minitransformer.io import PretrainedMixin
-from minitransformer.masks import causal_mask, merge_masks, padding_mask
-from minitransformer.norm import LayerNorm, layer_norm
-from minitransformer.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
-from minitransformer.residual import ResidualConnection
-from minitransformer.rotary import RotaryEmbedding
-from minitransformer.transformer import Transformer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-combine_masks = merge_masks  # the name some courses use
+#: public name -> the module that defines it
+_EXPORTS = {
+    "scaled_dot_product_attention": "functional", "softmax": "functional",
+    "causal_mask": "masks", "padding_mask": "masks", "merge_masks": "masks",
+    "MultiHeadAttention": "attention", "KVCache": "attention", "split_heads": "attention",
+    "merge_heads": "attention", "record_attention": "attention_maps",
+    "SinusoidalPositionalEncoding": "positional", "LearnedPositionalEmbedding": "positional",
+    "RotaryEmbedding": "rotary", "LayerNorm": "norm", "layer_norm": "norm",
+    "FeedForward": "feedforward", "ResidualConnection": "residual", "TokenEmbedding": "embedding",
+    "EncoderLayer": "encoder", "Encoder": "encoder",
+    "DecoderLayer": "decoder", "Decoder": "decoder", "DecoderCache": "decoder", "LayerCache": "decoder",
+    "Transformer": "transformer", "TransformerConfig": "config", "EncoderConfig": "config",
+    "PretrainedMixin": "io",
+}
+_ALIASES = {"combine_masks": "merge_masks"}  # the name some courses use
 
-__all__ = [
-    "Decoder", "DecoderCache", "DecoderLayer", "Encoder", "EncoderConfig", "EncoderLayer",
-    "FeedForward", "KVCache", "LayerCache", "LayerNorm", "LearnedPositionalEmbedding",
-    "MultiHeadAttention", "PretrainedMixin", "ResidualConnection", "RotaryEmbedding",
-    "SinusoidalPositionalEncoding", "TokenEmbedding", "Transformer", "TransformerConfig",
-    "causal_mask", "combine_masks", "layer_norm", "merge_heads", "merge_masks", "padding_mask",
-    "record_attention", "scaled_dot_product_attention", "softmax", "split_heads", "__version__",
-]
+__all__ = sorted([*_EXPORTS, *_ALIASES, "__version__"])
+
+
+def __getattr__(name: str):
+    target = _ALIASES.get(name, name)
+    if target not in _EXPORTS:
+        raise AttributeError(f"module 'minitransformer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"minitransformer.{_EXPORTS[target]}"), target)
+    globals()[name] = value  # cache: the next access is a plain attribute lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # static analysers and IDEs see ordinary imports
+    from minitransformer.attention import KVCache, MultiHeadAttention, merge_heads, split_heads
+    from minitransformer.attention_maps import record_attention
+    from minitransformer.config import EncoderConfig, TransformerConfig
+    from minitransformer.decoder import Decoder, DecoderCache, DecoderLayer, LayerCache
+    from minitransformer.embedding import TokenEmbedding
+    from minitransformer.encoder import Encoder, EncoderLayer
+    from minitransformer.feedforward import FeedForward
+    from minitransformer.functional import scaled_dot_product_attention, softmax
+    from minitransformer.io import PretrainedMixin
+    from minitransformer.masks import causal_mask, merge_masks, padding_mask
+    from minitransformer.norm import LayerNorm, layer_norm
+    from minitransformer.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+    from minitransformer.residual import ResidualConnection
+    from minitransformer.rotary import RotaryEmbedding
+    from minitransformer.transformer import Transformer

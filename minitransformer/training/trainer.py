@@ -1,0 +1,801 @@
+"""The training loop: :class:`TrainConfig`, :class:`Trainer` and its result, :class:`FitResult`.
+
+A task head plugs in with four things: the model, a ``loss_fn(model, batch) -> scalar tensor``,
+map-style datasets, and optionally an ``evaluate_fn(model, data) -> {"name": float}`` for
+validation metrics. The trainer owns everything else: batching, the device, AdamW with
+warm-up + cosine decay, gradient accumulation and clipping, early stopping on a validation
+metric, a time budget, checkpoints and exact resume, progress output, ``metrics.jsonl``, and
+DistributedDataParallel under ``torchrun``. See the package docstring
+(:mod:`minitransformer.training`) for a complete example.
+
+One optimizer step, in order::
+
+    for each of the grad_accum_steps micro-batches of the step:
+        batch = move_to_device(batch)                   # tensors in dicts/lists/tuples
+        loss = loss_fn(model, batch)                    # bf16 autocast on CUDA if asked
+        stop with NonFiniteLossError if loss is nan/inf # (averaged over ranks under DDP)
+        (loss / micro_batches_in_this_step).backward()  # DDP averages gradients over ranks
+    clip_grad_norm_(max_norm=grad_clip, error_if_nonfinite=True)
+    optimizer.step(); scheduler.step(); optimizer.zero_grad()
+
+At the end of each epoch: evaluate on ``valid_data``, keep the best weights (by ``monitor``),
+append to ``metrics.jsonl``, print one line, write a checkpoint, and stop early after
+``patience`` epochs without improvement. At the end of :meth:`Trainer.fit` the model holds the
+best weights, so ``trainer.evaluate(test_data)`` reports test metrics at the best epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler
+
+from minitransformer.io import WEIGHTS_NAME, atomic_write_text
+from minitransformer.training.checkpoint import (
+    CHECKPOINTS_DIR,
+    LATEST_NAME,
+    STATE_FORMAT,
+    TRAIN_CONFIG_NAME,
+    TRAIN_STATE_NAME,
+    CheckpointError,
+    find_checkpoint,
+    load_checkpoint,
+    model_config_dict,
+    save_checkpoint,
+    save_model,
+)
+from minitransformer.training.distributed import (
+    all_reduce_sum,
+    barrier,
+    gather_objects,
+    init_distributed,
+)
+from minitransformer.training.progress import (
+    METRICS_NAME,
+    MetricsLog,
+    format_epoch_line,
+    make_bar,
+    progress_enabled,
+)
+from minitransformer.training.schedule import make_scheduler
+from minitransformer.training.seeding import get_rng_state, seed_everything, set_rng_state
+
+__all__ = ["TrainConfig", "Trainer", "FitResult", "NonFiniteLossError", "move_to_device",
+           "resolve_device", "LossFn", "EvaluateFn"]
+
+LossFn = Callable[[nn.Module, Any], torch.Tensor]
+EvaluateFn = Callable[[nn.Module, Any], Mapping[str, float]]
+
+# Settings that fix the data order and the learning-rate curve: a resumed run must keep them.
+_RESUME_KEYS = ("epochs", "batch_size", "grad_accum_steps", "seed", "lr", "weight_decay",
+                "warmup_steps", "warmup_fraction", "min_lr_ratio", "shuffle", "drop_last")
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss (or the gradient norm) became nan/inf; training stopped before the update.
+
+    Attributes:
+        step: the optimizer step (1-based) that failed.
+        epoch: the epoch (1-based) it belonged to.
+        checkpoint: the last checkpoint on disk (all finite), or ``None``.
+    """
+
+    def __init__(self, message: str, step: int, epoch: int, checkpoint: Path | None):
+        super().__init__(message)
+        self.step, self.epoch, self.checkpoint = step, epoch, checkpoint
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run; saved as ``train_config.json`` in the run directory.
+
+    Args:
+        epochs: passes over ``train_data``.
+        batch_size: examples per micro-batch **per process** (global batch =
+            ``batch_size * grad_accum_steps * world_size``).
+        lr: peak learning rate of AdamW.
+        weight_decay: AdamW decoupled weight decay, applied to parameters with ``ndim >= 2``
+            (weight matrices, embeddings); biases and layer-norm gains are not decayed.
+        warmup_steps: linear warm-up length in optimizer steps; ``None`` = use
+            ``warmup_fraction``.
+        warmup_fraction: warm-up as a fraction of all optimizer steps (when ``warmup_steps`` is
+            None).
+        min_lr_ratio: the cosine ends at ``min_lr_ratio * lr``.
+        grad_clip: max global gradient norm (``None`` or 0: no clipping; the norm is still
+            checked for nan/inf).
+        grad_accum_steps: micro-batches per optimizer step.
+        patience: stop after this many epochs without improvement of ``monitor``
+            (``None``: never stop early).
+        min_delta: an improvement must beat the best by more than this.
+        monitor: the validation metric to select the best epoch with; a key of
+            ``evaluate_fn``'s result (``"loss"`` without an ``evaluate_fn``).
+        mode: ``"min"`` (loss, error) or ``"max"`` (accuracy, NDCG).
+        max_minutes: time budget of this :meth:`Trainer.fit` call; when spent, training stops
+            after the current optimizer step, writes a checkpoint (resumable) and keeps the
+            best model. ``None``: no limit.
+        seed: seeds Python, NumPy and PyTorch at the start of ``fit`` and the data order.
+        device: ``"auto"`` (CUDA, else MPS, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``,
+            ``"mps"``.
+        bf16: bfloat16 autocast for the forward pass (CUDA only; ignored elsewhere).
+        num_workers: DataLoader worker processes (0 = load in the main process).
+        shuffle: reshuffle the training data every epoch (deterministically from ``seed``).
+        drop_last: drop the last incomplete batch of each epoch.
+        save_every: also write a checkpoint every this many optimizer steps (``None``: only at
+            epoch ends). Needs ``out_dir``.
+        keep_checkpoints: how many checkpoints to keep on disk (newest first).
+        log_every: refresh the step bar (or, without bars, print a line) every this many
+            optimizer steps; 0 = never print step lines.
+        progress: show tqdm bars; ``None`` = only on a terminal outside CI.
+        verbose: print one summary line per epoch (and step lines without bars).
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int | None = None
+    warmup_fraction: float = 0.05
+    min_lr_ratio: float = 0.1
+    grad_clip: float | None = 1.0
+    grad_accum_steps: int = 1
+    patience: int | None = None
+    min_delta: float = 0.0
+    monitor: str = "loss"
+    mode: str = "min"
+    max_minutes: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = False
+    num_workers: int = 0
+    shuffle: bool = True
+    drop_last: bool = False
+    save_every: int | None = None
+    keep_checkpoints: int = 1
+    log_every: int = 50
+    progress: bool | None = None
+    verbose: bool = True
+
+    def __post_init__(self):
+        def positive_int(name, allow_none=False, allow_zero=False):
+            value = getattr(self, name)
+            if value is None and allow_none:
+                return
+            if (not isinstance(value, int) or isinstance(value, bool)
+                    or value < (0 if allow_zero else 1)):
+                kind = "a non-negative" if allow_zero else "a positive"
+                raise ValueError(f"{name}: expected {kind} integer, got {value!r}")
+
+        for name in ("epochs", "batch_size", "grad_accum_steps", "keep_checkpoints"):
+            positive_int(name)
+        positive_int("num_workers", allow_zero=True)
+        positive_int("log_every", allow_zero=True)
+        positive_int("seed", allow_zero=True)
+        positive_int("patience", allow_none=True)
+        positive_int("save_every", allow_none=True)
+        positive_int("warmup_steps", allow_none=True, allow_zero=True)
+        if not (isinstance(self.lr, int | float) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr: expected a positive number, got {self.lr!r}")
+        if not (isinstance(self.weight_decay, int | float) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay: expected a non-negative number, got {self.weight_decay!r}")
+        if not 0.0 <= self.warmup_fraction <= 1.0:
+            raise ValueError(f"warmup_fraction: expected a value in [0, 1], got {self.warmup_fraction!r}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio: expected a value in [0, 1], got {self.min_lr_ratio!r}")
+        if self.grad_clip is not None and not self.grad_clip >= 0:
+            raise ValueError(f"grad_clip: expected a non-negative number or None, got {self.grad_clip!r}")
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"mode: expected 'min' or 'max', got {self.mode!r}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes: expected a positive number or None, got {self.max_minutes!r}")
+        if not isinstance(self.monitor, str) or not self.monitor:
+            raise ValueError(f"monitor: expected a metric name, got {self.monitor!r}")
+        resolve_device(self.device, check=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "train config") -> TrainConfig:
+        """Build from a dict, rejecting unknown keys (a typo is an error, not a silent default)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass
+class FitResult:
+    """What :meth:`Trainer.fit` returns.
+
+    Attributes:
+        best_epoch: 1-based epoch whose weights the model holds now (``None`` when no epoch
+            finished, e.g. the time budget ran out in the first epoch).
+        best_metric: its value of ``monitor`` (``None`` without validation data).
+        monitor, mode: as configured.
+        history: one dict per finished epoch, as in ``metrics.jsonl``.
+        stop_reason: ``"completed"``, ``"early_stopping"`` or ``"time_budget"``.
+        epochs_run: finished epochs (including those before a resume).
+        steps: optimizer steps taken (including those before a resume).
+        elapsed_s: wall time of this ``fit`` call.
+        run_dir: the run directory, or ``None``.
+    """
+
+    best_epoch: int | None
+    best_metric: float | None
+    monitor: str
+    mode: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str = "completed"
+    epochs_run: int = 0
+    steps: int = 0
+    elapsed_s: float = 0.0
+    run_dir: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``run_dir`` as a string)."""
+        out = dataclasses.asdict(self)
+        out["run_dir"] = None if self.run_dir is None else str(self.run_dir)
+        return out
+
+
+def resolve_device(name: str = "auto", local_rank: int = 0, check: bool = True) -> torch.device:
+    """``"auto"|"cpu"|"cuda"|"cuda:N"|"mps"`` -> a ``torch.device``.
+
+    ``"auto"`` picks CUDA (device ``local_rank`` under torchrun), else Apple MPS, else the CPU.
+
+    Raises:
+        ValueError: an unknown name, or (with ``check``) a device this machine does not have.
+    """
+    if not isinstance(name, str) or name.split(":")[0] not in ("auto", "cpu", "cuda", "mps"):
+        raise ValueError(f"device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {name!r}")
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device: not a valid device name: {name!r}") from None
+    if check and device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {name!r} requested but CUDA is not available")
+    if check and device.type == "mps" and not (
+            getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device: {name!r} requested but MPS is not available")
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
+    return device
+
+
+def move_to_device(batch: Any, device: torch.device | str) -> Any:
+    """Move every tensor inside ``batch`` (nested dicts, lists, tuples, namedtuples) to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        items = [(k, move_to_device(v, device)) for k, v in batch.items()]
+        try:
+            return type(batch)(items)
+        except TypeError:  # a mapping type that cannot be built from pairs
+            return dict(items)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
+        return type(batch)(*(move_to_device(v, device) for v in batch))
+    if isinstance(batch, list | tuple):
+        return type(batch)(move_to_device(v, device) for v in batch)
+    return batch
+
+
+def _batch_len(batch: Any) -> int:
+    """The number of examples in a collated batch (the first tensor's first dimension)."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0]) if batch.dim() else 1
+    if isinstance(batch, Mapping):
+        values = batch.values()
+    else:
+        values = batch if isinstance(batch, list | tuple) else ()
+    for value in values:
+        n = _batch_len(value)
+        if n:
+            return n
+    return 0
+
+
+class _EpochSampler(DistributedSampler):
+    """``DistributedSampler`` that can skip the first ``skip`` indices (mid-epoch resume).
+
+    With one process it is an ordinary seeded shuffle; with ``N`` ranks, rank ``r`` takes every
+    ``N``-th index of the *same* permutation, so ``N`` ranks with batch ``b`` see exactly the
+    examples that one process with batch ``N * b`` sees, step by step.
+    """
+
+    def __init__(self, dataset, num_replicas: int, rank: int, shuffle: bool, seed: int):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)
+        self.skip = 0
+
+    def set_position(self, epoch: int, skip: int) -> None:
+        self.set_epoch(epoch)
+        self.skip = skip
+
+    def __iter__(self):
+        return itertools.islice(super().__iter__(), self.skip, None)
+
+    def __len__(self) -> int:
+        return self.num_samples - self.skip
+
+
+class Trainer:
+    """Train ``model`` with AdamW, warm-up + cosine, early stopping, checkpoints and resume.
+
+    Args:
+        model: any ``nn.Module``; moved to the configured device. Models with
+            ``save_pretrained`` (``PretrainedMixin``) also get ``config.json`` saved.
+        config: a :class:`TrainConfig` (defaults when ``None``).
+        loss_fn: ``loss_fn(model, batch) -> scalar tensor``; ``batch`` is already on the device.
+            Under DDP ``model`` is the ``DistributedDataParallel`` wrapper: *call* it
+            (``model(x)``) so gradients are synchronised; reach attributes through
+            :func:`~minitransformer.training.unwrap_model`. Use a mean over the batch so that
+            accumulation and DDP average correctly.
+        train_data: a map-style dataset (``__len__`` and ``__getitem__``), e.g.
+            ``TensorDataset`` or a list of examples.
+        valid_data: anything your ``evaluate_fn`` accepts (a dataset when ``evaluate_fn`` is
+            ``None``: then the metric is ``{"loss": mean loss_fn}``).
+        evaluate_fn: ``evaluate_fn(model, valid_data) -> {"metric": float}``; called on the
+            unwrapped model in eval mode under ``torch.no_grad()``. Find the device with
+            ``next(model.parameters()).device``.
+        collate_fn: passed to the ``DataLoader`` (default: PyTorch's stacking collate).
+        out_dir: the run directory for checkpoints, the best model and ``metrics.jsonl``
+            (see :mod:`minitransformer.training.checkpoint`); ``None``: keep nothing on disk.
+        task_config: the head's own settings (JSON-ready), saved in ``train_config.json``.
+
+    A ``Trainer`` runs one training: call :meth:`fit` once (build a new ``Trainer`` to resume).
+
+    Attributes:
+        model: the unwrapped model on ``device``.
+        device: the ``torch.device`` in use.
+        optimizer, scheduler: AdamW and its ``LambdaLR``.
+        steps_per_epoch, total_steps: optimizer steps.
+        rank, world_size: this process's place under torchrun (0 and 1 otherwise).
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig | None = None, *, loss_fn: LossFn,
+                 train_data, valid_data=None, evaluate_fn: EvaluateFn | None = None,
+                 collate_fn: Callable | None = None, out_dir: str | Path | None = None,
+                 task_config: Mapping[str, Any] | None = None):
+        self.config = cfg = config if config is not None else TrainConfig()
+        if not isinstance(cfg, TrainConfig):
+            raise TypeError(f"config: expected a TrainConfig, got {type(cfg).__name__}")
+        if not callable(loss_fn):
+            raise TypeError("loss_fn: expected a callable loss_fn(model, batch) -> tensor")
+        if evaluate_fn is not None and not callable(evaluate_fn):
+            raise TypeError("evaluate_fn: expected a callable evaluate_fn(model, data) -> dict")
+        try:
+            n_train = len(train_data)
+        except TypeError:
+            raise TypeError("train_data: expected a map-style dataset with __len__ and __getitem__, "
+                            f"got {type(train_data).__name__}") from None
+        if n_train == 0:
+            raise ValueError("train_data: the dataset is empty")
+        self.dist = init_distributed()
+        self.rank, self.world_size = self.dist.rank, self.dist.world_size
+        self.is_main = self.dist.is_main
+        self.device = resolve_device(cfg.device, self.dist.local_rank)
+        self.model = model.to(self.device)
+        self.loss_fn, self.evaluate_fn = loss_fn, evaluate_fn
+        self.train_data, self.valid_data = train_data, valid_data
+        self.collate_fn = collate_fn
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.task_config = dict(task_config) if task_config is not None else None
+        self.use_bf16 = bool(cfg.bf16 and self.device.type == "cuda")
+
+        self.sampler = _EpochSampler(train_data, self.world_size, self.rank, cfg.shuffle, cfg.seed)
+        n_samples = self.sampler.num_samples
+        self.micro_per_epoch = n_samples // cfg.batch_size if cfg.drop_last \
+            else math.ceil(n_samples / cfg.batch_size)
+        if self.micro_per_epoch == 0:
+            raise ValueError(f"train_data: {n_train} examples give no full batch of {cfg.batch_size} "
+                             "per process with drop_last=True")
+        self.steps_per_epoch = math.ceil(self.micro_per_epoch / cfg.grad_accum_steps)
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        warmup = cfg.warmup_steps if cfg.warmup_steps is not None \
+            else round(cfg.warmup_fraction * self.total_steps)
+        self.warmup_steps = min(warmup, self.total_steps)
+
+        decay = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2]
+        no_decay = [p for p in self.model.parameters() if p.requires_grad and p.dim() < 2]
+        if not decay and not no_decay:
+            raise ValueError("model: has no trainable parameters")
+        groups = [g for g in ({"params": decay, "weight_decay": cfg.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}) if g["params"]]
+        self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
+        self.scheduler = make_scheduler(self.optimizer, self.total_steps, self.warmup_steps,
+                                        cfg.min_lr_ratio)
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        else:
+            self.train_model = self.model
+        self._loader_gen = torch.Generator()
+        self.loader = DataLoader(train_data, batch_size=cfg.batch_size, sampler=self.sampler,
+                                 collate_fn=collate_fn, num_workers=cfg.num_workers,
+                                 drop_last=cfg.drop_last, generator=self._loader_gen,
+                                 pin_memory=self.device.type == "cuda")
+        self._reset_state()
+
+    # ------------------------------------------------------------------ state
+    def _reset_state(self) -> None:
+        self.step = 0                 # optimizer steps done
+        self.epoch = 0                # epochs finished
+        self._batches_done = 0        # micro-batches done in the current epoch
+        self._epoch_loss_sum = 0.0
+        self._epoch_loss_count = 0
+        self._epoch_examples = 0
+        self.best_metric: float | None = None
+        self.best_epoch: int | None = None
+        self._bad_epochs = 0
+        self._stop_reason: str | None = None
+        self.history: list[dict[str, Any]] = []
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self._epoch_gen_state = self._loader_gen.get_state()
+        self._last_checkpoint: Path | None = None
+        self._saved_at: tuple[int, int] | None = None
+        self._last_lr = self.optimizer.param_groups[0]["lr"]
+
+    def _state_dict(self, mid_epoch: bool, rng_states: list) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "step": self.step, "epoch": self.epoch, "batches_done": self._batches_done,
+            "epoch_loss_sum": self._epoch_loss_sum, "epoch_loss_count": self._epoch_loss_count,
+            "epoch_examples": self._epoch_examples,
+            "best_metric": self.best_metric, "best_epoch": self.best_epoch,
+            "bad_epochs": self._bad_epochs, "stop_reason": self._stop_reason,
+            "history": self.history, "last_lr": self._last_lr,
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "rng": rng_states,
+            "loader_generator": self._epoch_gen_state if mid_epoch else self._loader_gen.get_state(),
+            "train_config": self.config.to_dict(), "model_config": model_config_dict(self.model),
+            "world_size": self.world_size, "total_steps": self.total_steps,
+        }
+
+    def _save_checkpoint(self, mid_epoch: bool) -> None:
+        """Collective under DDP (every rank sends its RNG states); only rank 0 writes."""
+        if self.out_dir is None:
+            return
+        if mid_epoch and self._saved_at == (self.epoch, self.step):
+            return  # this very state is already on disk (save_every just wrote it)
+        rng_states = gather_objects(get_rng_state())
+        self._saved_at = (self.epoch, self.step)
+        if not self.is_main:
+            return
+        state = self._state_dict(mid_epoch, rng_states)
+        self._last_checkpoint = save_checkpoint(self.out_dir, self.model, state,
+                                                keep=self.config.keep_checkpoints)
+
+    def _resume(self, resume: str | Path) -> None:
+        folder = find_checkpoint(resume)
+        state_path = folder / TRAIN_STATE_NAME
+        state = load_checkpoint(folder, self.model)
+        saved_cfg = state.get("train_config") or {}
+        for key in _RESUME_KEYS:
+            now = getattr(self.config, key)
+            if key in saved_cfg and saved_cfg[key] != now:
+                raise CheckpointError(f"{state_path}: resume needs the same {key} as the interrupted "
+                                      f"run (checkpoint {saved_cfg[key]!r}, now {now!r})")
+        if state.get("world_size", 1) != self.world_size:
+            raise CheckpointError(f"{state_path}: written by {state.get('world_size')} process(es), "
+                                  f"resumed with {self.world_size}; use the same number")
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.step, self.epoch = int(state["step"]), int(state["epoch"])
+            self._batches_done = int(state["batches_done"])
+            self._epoch_loss_sum = float(state["epoch_loss_sum"])
+            self._epoch_loss_count = int(state["epoch_loss_count"])
+            self._epoch_examples = int(state["epoch_examples"])
+            self.best_metric, self.best_epoch = state["best_metric"], state["best_epoch"]
+            self._bad_epochs = int(state["bad_epochs"])
+            self._stop_reason = state["stop_reason"]
+            self.history = list(state["history"])
+            self._last_lr = float(state["last_lr"])
+            rng = state["rng"]
+            set_rng_state(rng[self.rank] if len(rng) == self.world_size else rng[0])
+            self._loader_gen.set_state(state["loader_generator"])
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
+            msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(f"{state_path}: training state does not fit this run ({msg})") from None
+        self._last_checkpoint = folder
+        run_dir = folder.parent.parent if folder.parent.name == CHECKPOINTS_DIR else None
+        if self.out_dir is None:
+            self.out_dir = run_dir
+        best_file = run_dir / WEIGHTS_NAME if run_dir is not None else None
+        if self.best_epoch is not None and best_file is not None and best_file.is_file():
+            try:
+                self._best_state = load_file(str(best_file))
+            except (SafetensorError, OSError, ValueError) as err:
+                raise CheckpointError(f"{best_file}: best-model weights unreadable ({err})") from None
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, data=None) -> dict[str, float]:
+        """Metrics of the current model on ``data`` (default ``valid_data``).
+
+        Runs ``evaluate_fn`` (or the mean ``loss_fn``) on the unwrapped model in eval mode
+        under ``torch.no_grad()``; after :meth:`fit` the model holds the best weights, so
+        ``trainer.evaluate(test_data)`` gives the test metrics at the best validation epoch.
+        """
+        data = self.valid_data if data is None else data
+        if data is None:
+            raise ValueError("evaluate: no data given and the trainer has no valid_data")
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                raw = self.evaluate_fn(self.model, data) if self.evaluate_fn is not None \
+                    else {"loss": self._mean_loss(data)}
+        finally:
+            self.model.train(was_training)
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"evaluate_fn: expected a dict of metrics, got {type(raw).__name__}")
+        try:
+            return {str(k): float(v) for k, v in raw.items()}
+        except (TypeError, ValueError):
+            raise TypeError(f"evaluate_fn: every metric must be a number, got {dict(raw)!r}") from None
+
+    def _mean_loss(self, data) -> float:
+        loader = DataLoader(data, batch_size=self.config.batch_size, shuffle=False,
+                            collate_fn=self.collate_fn)
+        total, count = 0.0, 0
+        for batch in loader:
+            batch = move_to_device(batch, self.device)
+            n = _batch_len(batch) or 1
+            with self._autocast():
+                total += float(self.loss_fn(self.model, batch)) * n
+            count += n
+        return total / max(count, 1)
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.use_bf16 else nullcontext()
+
+    def _is_better(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best_metric is None:
+            return True
+        delta = self.config.min_delta
+        if self.config.mode == "max":
+            return value > self.best_metric + delta
+        return value < self.best_metric - delta
+
+    # ------------------------------------------------------------------ training
+    def _nonfinite(self, what: str, value: float) -> NonFiniteLossError:
+        epoch, batch = self.epoch + 1, self._batches_done
+        where = (f"the last finite checkpoint is {self._last_checkpoint}" if self._last_checkpoint
+                 else "no checkpoint was written")
+        return NonFiniteLossError(
+            f"non-finite {what} ({value}) at step {self.step + 1} (epoch {epoch}, micro-batch "
+            f"{batch + 1}); training stopped before the update, {where}",
+            step=self.step + 1, epoch=epoch, checkpoint=self._last_checkpoint)
+
+    def _out_of_time(self, start: float) -> bool:
+        if self.config.max_minutes is None:
+            return False
+        over = time.monotonic() - start > self.config.max_minutes * 60.0
+        if self.dist.enabled:  # rank 0's clock decides for everyone
+            flag = torch.tensor([1.0 if (over and self.is_main) else 0.0], device=self._reduce_device)
+            over = all_reduce_sum(flag).item() > 0
+        return over
+
+    @property
+    def _reduce_device(self) -> torch.device:
+        return self.device if self.device.type == "cuda" else torch.device("cpu")
+
+    def _train_epoch(self, start: float, bars) -> bool:
+        """Train until the end of the epoch (True) or until the time budget is spent (False)."""
+        cfg = self.config
+        accum, n_micro = cfg.grad_accum_steps, self.micro_per_epoch
+        self._epoch_gen_state = self._loader_gen.get_state()
+        self.sampler.set_position(self.epoch, self._batches_done * cfg.batch_size)
+        step_bar = bars(total=self.steps_per_epoch, initial=self._batches_done // accum,
+                        desc=f"epoch {self.epoch + 1}", unit="step", leave=False)
+        self.train_model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        try:
+            for i, batch in enumerate(self.loader, start=self._batches_done):
+                group_start = (i // accum) * accum
+                group_len = min(accum, n_micro - group_start)
+                last_in_group = i - group_start == group_len - 1
+                batch = move_to_device(batch, self.device)
+                sync = nullcontext() if last_in_group or not self.dist.enabled \
+                    else self.train_model.no_sync()
+                with sync:
+                    with self._autocast():
+                        loss = self.loss_fn(self.train_model, batch)
+                    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                        raise TypeError("loss_fn: expected a scalar tensor, got "
+                                        f"{type(loss).__name__}{tuple(getattr(loss, 'shape', ()))}")
+                    value = all_reduce_sum(loss.detach().reshape(1).to(self._reduce_device).double())
+                    value = value.item() / self.world_size
+                    if not math.isfinite(value):
+                        raise self._nonfinite("loss", value)
+                    (loss / group_len).backward()
+                self._epoch_loss_sum += value
+                self._epoch_loss_count += 1
+                self._epoch_examples += (_batch_len(batch) or cfg.batch_size) * self.world_size
+                self._batches_done = i + 1
+                if not last_in_group:
+                    continue
+                max_norm = cfg.grad_clip if cfg.grad_clip else float("inf")
+                try:
+                    norm = nn.utils.clip_grad_norm_(self.model.parameters(), max_norm,
+                                                    error_if_nonfinite=True)
+                except RuntimeError:
+                    self._batches_done = group_start
+                    raise self._nonfinite("gradient norm", float("nan")) from None
+                self._last_lr = self.optimizer.param_groups[0]["lr"]
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                self.step += 1
+                step_bar.update(1)
+                if cfg.log_every and self.step % cfg.log_every == 0:
+                    self._log_step(step_bar, float(norm))
+                end_of_epoch = i + 1 >= n_micro
+                if cfg.save_every and self.step % cfg.save_every == 0 and not end_of_epoch:
+                    self._save_checkpoint(mid_epoch=True)
+                if not end_of_epoch and self._out_of_time(start):
+                    return False
+        finally:
+            step_bar.close()
+        return True
+
+    def _log_step(self, step_bar, grad_norm: float) -> None:
+        avg = self._epoch_loss_sum / max(1, self._epoch_loss_count)
+        if not step_bar.disable:
+            step_bar.set_postfix(loss=f"{avg:.4f}", lr=f"{self._last_lr:.2e}", refresh=False)
+        elif self.config.verbose and self.is_main:
+            print(f"  step {self.step}/{self.total_steps}  loss {avg:.4f}  lr {self._last_lr:.2e}  "
+                  f"grad_norm {grad_norm:.3g}", flush=True)
+
+    def _end_epoch(self, epoch_start: float, fit_start: float) -> dict[str, Any]:
+        cfg = self.config
+        self.epoch += 1
+        self._batches_done = 0
+        record: dict[str, Any] = {
+            "event": "epoch", "epoch": self.epoch, "step": self.step,
+            "train_loss": self._epoch_loss_sum / max(1, self._epoch_loss_count), "lr": self._last_lr,
+        }
+        examples = self._epoch_examples
+        self._epoch_loss_sum, self._epoch_loss_count, self._epoch_examples = 0.0, 0, 0
+        if self.valid_data is not None:
+            metrics = self.evaluate()
+            if cfg.monitor not in metrics:
+                raise ValueError(f"monitor: {cfg.monitor!r} is not among the validation metrics "
+                                 f"{sorted(metrics)}; set TrainConfig.monitor to one of them")
+            record.update({f"valid_{k}": v for k, v in metrics.items()})
+            improved = self._is_better(metrics[cfg.monitor])
+            if improved:
+                self.best_metric, self.best_epoch, self._bad_epochs = metrics[cfg.monitor], self.epoch, 0
+            else:
+                self._bad_epochs += 1
+        else:  # without validation data the latest model is the best one
+            improved, self.best_epoch = True, self.epoch
+        if improved:
+            self._best_state = {k: v.detach().to("cpu", copy=True)
+                                for k, v in self.model.state_dict().items()}
+        now = time.monotonic()
+        record.update({"improved": improved, "best_epoch": self.best_epoch, "best_metric": self.best_metric,
+                       "epoch_s": round(now - epoch_start, 3), "elapsed_s": round(now - fit_start, 3),
+                       "examples_per_s": round(examples / max(now - epoch_start, 1e-9), 1)})
+        if self.epoch >= cfg.epochs:
+            self._stop_reason = "completed"
+        elif cfg.patience is not None and self._bad_epochs >= cfg.patience:
+            self._stop_reason = "early_stopping"
+        self.history.append(record)
+        if self.is_main and self.out_dir is not None:
+            if improved:
+                save_model(self.model, self.out_dir)
+            MetricsLog(self.out_dir / METRICS_NAME).write(record)
+        return record
+
+    def _prepare_run_dir(self, resume) -> None:
+        if self.out_dir is None:
+            return
+        if resume is None and (self.out_dir / CHECKPOINTS_DIR / LATEST_NAME).exists():
+            raise ValueError(f"{self.out_dir}: already holds a training run; resume it "
+                             f"(resume={str(self.out_dir)!r}) or choose another out_dir")
+        if not self.is_main:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        info = {"train": self.config.to_dict(), "task": self.task_config,
+                "model_class": type(self.model).__name__, "model_config": model_config_dict(self.model),
+                "world_size": self.world_size, "steps_per_epoch": self.steps_per_epoch,
+                "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
+        atomic_write_text(self.out_dir / TRAIN_CONFIG_NAME, json.dumps(info, indent=2, default=str) + "\n")
+        # a fresh log, or the resumed run's history (drops lines written after its checkpoint)
+        MetricsLog(self.out_dir / METRICS_NAME).rewrite(self.history)
+
+    def fit(self, resume: str | Path | None = None) -> FitResult:
+        """Train, then leave the best weights in ``self.model``.
+
+        Args:
+            resume: a run directory (or checkpoint folder) to continue from. The model must have
+                the same configuration and the data order/schedule settings (epochs,
+                batch_size, grad_accum_steps, seed, lr, ...) must be unchanged; the continued
+                run then ends with exactly the weights of an uninterrupted one (same device
+                and thread count). ``out_dir`` defaults to that run directory.
+
+        Returns:
+            A :class:`FitResult`.
+
+        Raises:
+            NonFiniteLossError: the loss or gradient norm became nan/inf.
+            CheckpointError: ``resume`` is unusable (missing, corrupt, other model, other
+                settings).
+            ValueError: ``out_dir`` already holds a run and ``resume`` is not given; the
+                ``monitor`` is not among the validation metrics.
+        """
+        cfg = self.config
+        fit_start = time.monotonic()
+        seed_everything(cfg.seed + self.rank)
+        self._loader_gen.manual_seed(cfg.seed)
+        self._reset_state()
+        if resume is not None:
+            self._resume(resume)
+        self._prepare_run_dir(resume)
+        show = progress_enabled(cfg.progress) and self.is_main
+
+        def bars(**kwargs):
+            return make_bar(show, **kwargs)
+
+        if self._stop_reason in ("completed", "early_stopping"):
+            return self._finish(fit_start)
+        self._stop_reason = None
+        epoch_bar = bars(total=cfg.epochs, initial=self.epoch, desc="training", unit="epoch")
+        try:
+            while self.epoch < cfg.epochs and self._stop_reason is None:
+                epoch_start = time.monotonic()
+                if not self._train_epoch(fit_start, bars):
+                    self._stop_reason = "time_budget"
+                    self._save_checkpoint(mid_epoch=True)
+                    break
+                record = self._end_epoch(epoch_start, fit_start)
+                if self._stop_reason is None and self._out_of_time(fit_start):
+                    self._stop_reason = "time_budget"
+                self._save_checkpoint(mid_epoch=False)
+                epoch_bar.update(1)
+                if cfg.verbose and self.is_main:
+                    line = format_epoch_line(record, cfg.epochs, monitor_key=f"valid_{cfg.monitor}")
+                    (epoch_bar.write if show else print)(line)
+        finally:
+            epoch_bar.close()
+        return self._finish(fit_start)
+
+    def _finish(self, fit_start: float) -> FitResult:
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state, strict=False)
+        result = FitResult(best_epoch=self.best_epoch, best_metric=self.best_metric,
+                           monitor=self.config.monitor, mode=self.config.mode, history=list(self.history),
+                           stop_reason=self._stop_reason or "completed", epochs_run=self.epoch,
+                           steps=self.step, elapsed_s=round(time.monotonic() - fit_start, 3),
+                           run_dir=self.out_dir)
+        if self.is_main and self.out_dir is not None:
+            final = {"event": "final", **{k: v for k, v in result.to_dict().items() if k != "history"}}
+            MetricsLog(self.out_dir / METRICS_NAME).write(final)
+            if self.step > 0 and not (self.out_dir / WEIGHTS_NAME).exists():
+                save_model(self.model, self.out_dir)  # no epoch finished, or resumed into a new dir
+        barrier()
+        return result
