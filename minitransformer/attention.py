@@ -60,6 +60,7 @@ class KVCache:
         self.static = static
         self.key: torch.Tensor | None = None
         self.value: torch.Tensor | None = None
+        self.position = 0  # query positions already processed (the RoPE / causal offset)
 
     def __len__(self) -> int:
         return 0 if self.key is None else self.key.size(-2)
@@ -157,7 +158,7 @@ class MultiHeadAttention(nn.Module):
             ``(out, weights)``: ``out`` ``(B, T_q, D)``; ``weights`` or ``None``.
         """
         self._check_inputs(query, key, value)
-        offset = len(cache) if cache is not None and not cache.static else 0
+        offset = cache.position if cache is not None else 0
         # BEGIN EXERCISE 2.2
         q = split_heads(self.w_q(query), self.nhead)  # (B, H, T_q, Dh)
         # END EXERCISE
@@ -176,6 +177,8 @@ class MultiHeadAttention(nn.Module):
             q = self.rotary(q, offset)
 
         t_q, t_k = q.size(-2), k.size(-2)
+        if cache is not None:
+            cache.position += t_q
         mask = self._combine_masks(attn_mask, key_padding_mask, is_causal, q, t_q, t_k)
         dropout_p = self.dropout if self.training else 0.0
         want_weights = need_weights or self.recorder is not None
@@ -204,6 +207,7 @@ class MultiHeadAttention(nn.Module):
     def _combine_masks(self, attn_mask, key_padding_mask, is_causal, q, t_q, t_k):
         batch = q.size(0)
         if isinstance(attn_mask, torch.Tensor) and attn_mask.dim() == 3:
+            check_mask("attn_mask", attn_mask, (batch, t_q, t_k), "one (T_q, T_k) mask per batch row")
             attn_mask = attn_mask.unsqueeze(1)  # (B, 1, T_q, T_k)
         check_mask("attn_mask", attn_mask, (batch, self.nhead, t_q, t_k),
                    "True = may attend, or additive floats")

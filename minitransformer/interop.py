@@ -67,7 +67,7 @@ def _activation_name(layer: nn.Module) -> str:
     activation = layer.activation
     if activation is F.relu or isinstance(activation, nn.ReLU):
         return "relu"
-    if activation is F.gelu or isinstance(activation, nn.GELU):
+    if activation is F.gelu or (isinstance(activation, nn.GELU) and activation.approximate == "none"):
         return "gelu"
     raise ValueError(f"module: activation {activation!r} is not supported (relu or gelu)")
 

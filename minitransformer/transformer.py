@@ -21,7 +21,7 @@ from minitransformer.embedding import TokenEmbedding
 from minitransformer.encoder import Encoder
 from minitransformer.io import PretrainedMixin
 from minitransformer.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
-from minitransformer.validation import check_same_batch
+from minitransformer.validation import check_mask, check_same_batch, check_token_ids
 
 __all__ = ["Transformer"]
 
@@ -86,6 +86,8 @@ class Transformer(PretrainedMixin, nn.Module):
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor | None = None,
                src_padding_mask: torch.Tensor | None = None, need_weights: bool = False):
         """``src`` ``(B, S)`` ids -> ``memory`` ``(B, S, D)`` (plus weights if asked)."""
+        self._check_ids("src", src, self.config.src_vocab_size, 0)
+        check_mask("src_padding_mask", src_padding_mask, tuple(src.shape), "True = padding")
         x = self.src_positions(self.src_embedding(src))  # (B, S, D)
         return self.encoder(x, src_mask, src_padding_mask, need_weights=need_weights)
 
@@ -98,6 +100,7 @@ class Transformer(PretrainedMixin, nn.Module):
         ``len(cache)``.
         """
         offset = len(cache) if cache is not None else 0
+        self._check_ids("tgt", tgt, self.config.tgt_vocab_size, offset)
         y = self.tgt_positions(self.tgt_embedding(tgt), offset)  # (B, T, D)
         out = self.decoder(y, memory, tgt_mask, None, tgt_padding_mask, memory_key_padding_mask,
                            cache=cache, need_weights=need_weights)
@@ -118,7 +121,10 @@ class Transformer(PretrainedMixin, nn.Module):
         With ``need_weights`` returns ``(logits, {"encoder": [...], "decoder_self": [...],
         "decoder_cross": [...]})``, one ``(B, H, T_q, T_k)`` tensor per layer.
         """
+        self._check_ids("src", src, self.config.src_vocab_size, 0)
+        self._check_ids("tgt", tgt, self.config.tgt_vocab_size, 0)
         check_same_batch(src=src, tgt=tgt)
+        check_mask("tgt_padding_mask", tgt_padding_mask, tuple(tgt.shape), "True = padding")
         if memory_key_padding_mask is None:
             memory_key_padding_mask = src_padding_mask
         encoded = self.encode(src, src_mask, src_padding_mask, need_weights)
@@ -131,6 +137,14 @@ class Transformer(PretrainedMixin, nn.Module):
         return logits, {"encoder": enc_weights,
                         "decoder_self": [w[0] for w in dec_weights],
                         "decoder_cross": [w[1] for w in dec_weights]}
+
+    def _check_ids(self, name: str, ids: torch.Tensor, vocab_size: int, offset: int) -> None:
+        check_token_ids(name, ids, vocab_size)
+        if self.config.positional != "rope" and offset + ids.size(1) > self.config.max_len:
+            raise ValueError(
+                f"{name}: length {offset + ids.size(1)} exceeds the model's max_len={self.config.max_len}; "
+                "truncate the input or build the model with a larger max_len"
+            )
 
     def new_cache(self) -> DecoderCache:
         """An empty :class:`DecoderCache` for step-by-step decoding."""

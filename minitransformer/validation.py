@@ -27,8 +27,9 @@ __all__ = [
 
 
 def shape_str(shape: Sequence[int | str]) -> str:
-    """``(2, 5, 64)`` for a shape; names such as ``"B"`` are kept as written."""
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    """``(2, 5, 64)`` for a shape, ``(3,)`` for one dimension; names such as ``"B"`` stay as written."""
+    items = [str(s) for s in shape]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def check_rank(name: str, x: torch.Tensor, ndim: int, expected: str) -> None:
