@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 # Grading of course exercises: blocked / not-started reporting, --exercise ID, --exercise-report.
 pytest_plugins = ["minitransformer.exercises.pytest_plugin"]
@@ -27,7 +27,12 @@ settings.register_profile(
     "ci", derandomize=True, max_examples=25, deadline=None, print_blob=True, database=None
 )
 settings.register_profile("dev", max_examples=200, deadline=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# In a generated student tree most properties stop at a NotImplementedError on every example:
+# shrinking those failures would only waste the student's time.
+settings.register_profile("student", parent=settings.get_profile("ci"), max_examples=5,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+_STUDENT_TREE = (Path(__file__).resolve().parents[1] / ".student-tree").exists()
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "student" if _STUDENT_TREE else "ci"))
 
 
 @pytest.fixture(autouse=True)

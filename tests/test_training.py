@@ -420,3 +420,38 @@ def test_history_records_are_finite_numbers():
     assert result.best_epoch == 2 and result.best_metric is None and result.stop_reason == "completed"
     assert all(math.isfinite(r["train_loss"]) for r in result.history)
     assert json.loads(json.dumps(result.to_dict()))["steps"] == 4
+
+
+@pytest.mark.exercise("6.1")
+@pytest.mark.parametrize("max_norm", [0.1, 1.0, 100.0])
+def test_clip_grad_norm_matches_torch(max_norm):
+    """Our global-norm clipping returns the same norm and leaves the same gradients as torch's."""
+    from minitransformer.training.step import clip_grad_norm
+
+    torch.manual_seed(0)
+    ours, theirs = nn.Linear(4, 3), nn.Linear(4, 3)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(5, 4)
+    for model in (ours, theirs):
+        model(x).pow(2).sum().backward()
+    norm = clip_grad_norm(ours.parameters(), max_norm)
+    expected = nn.utils.clip_grad_norm_(theirs.parameters(), max_norm)
+    torch.testing.assert_close(norm, expected)
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        torch.testing.assert_close(a.grad, b.grad)
+    clipped = torch.linalg.vector_norm(torch.cat([p.grad.flatten() for p in ours.parameters()]))
+    assert clipped <= max_norm * (1 + 1e-5) or torch.isclose(clipped, norm)
+
+
+@pytest.mark.exercise("6.1")
+def test_clip_grad_norm_refuses_nonfinite_gradients():
+    """A NaN gradient raises NonFiniteGradientError and leaves the gradients untouched."""
+    from minitransformer.training.step import NonFiniteGradientError, clip_grad_norm
+
+    model = nn.Linear(2, 1)
+    model(torch.ones(1, 2)).sum().backward()
+    model.weight.grad[0, 0] = float("nan")
+    bias_grad = model.bias.grad.clone()
+    with pytest.raises(NonFiniteGradientError, match="nan"):
+        clip_grad_norm(model.parameters(), 1.0)
+    torch.testing.assert_close(model.bias.grad, bias_grad)

@@ -72,6 +72,7 @@ from minitransformer.training.progress import (
 )
 from minitransformer.training.schedule import make_scheduler
 from minitransformer.training.seeding import get_rng_state, seed_everything, set_rng_state
+from minitransformer.training.step import NonFiniteGradientError, clip_grad_norm
 
 __all__ = ["TrainConfig", "Trainer", "FitResult", "NonFiniteLossError", "move_to_device",
            "resolve_device", "LossFn", "EvaluateFn"]
@@ -638,11 +639,9 @@ class Trainer:
                 self._batches_done = i + 1
                 if not last_in_group:
                     continue
-                max_norm = cfg.grad_clip if cfg.grad_clip else float("inf")
                 try:
-                    norm = nn.utils.clip_grad_norm_(self.model.parameters(), max_norm,
-                                                    error_if_nonfinite=True)
-                except RuntimeError:
+                    norm = clip_grad_norm(self.model.parameters(), cfg.grad_clip or float("inf"))
+                except NonFiniteGradientError:
                     self._batches_done = group_start
                     raise self._nonfinite("gradient norm", float("nan")) from None
                 self._last_lr = self.optimizer.param_groups[0]["lr"]
