@@ -8,13 +8,13 @@ CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: install test lint check bench bench-quick demo clean
+.PHONY: install test lint check bench bench-quick demo docs docs-serve figures check-exercises clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) setuptools
 	$(BIN)/pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) \
-		--no-build-isolation -e ".[dev]"
+		--no-build-isolation -e ".[dev,docs,plot]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,6 +35,18 @@ bench-quick: install
 
 demo: install
 	$(BIN)/python -m minitransformer demo
+
+docs: install
+	$(BIN)/mkdocs build --strict
+
+docs-serve: install
+	$(BIN)/mkdocs serve
+
+figures: install
+	$(BIN)/python docs/make_figures.py
+
+check-exercises: install
+	$(BIN)/python -m minitransformer.exercises.selfcheck
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site demo-report
