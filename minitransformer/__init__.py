@@ -33,7 +33,8 @@ _EXPORTS = {
     "EncoderLayer": "encoder", "Encoder": "encoder",
     "DecoderLayer": "decoder", "Decoder": "decoder", "DecoderCache": "decoder", "LayerCache": "decoder",
     "Transformer": "transformer", "TransformerConfig": "config", "EncoderConfig": "config",
-    "PretrainedMixin": "io",
+    "PretrainedMixin": "io", "CausalLM": "language_model", "CausalLMConfig": "language_model",
+    "generate": "generation",
 }
 _ALIASES = {"combine_masks": "merge_masks"}  # the name some courses use
 
@@ -62,7 +63,9 @@ if TYPE_CHECKING:  # static analysers and IDEs see ordinary imports
     from minitransformer.encoder import Encoder, EncoderLayer
     from minitransformer.feedforward import FeedForward
     from minitransformer.functional import scaled_dot_product_attention, softmax
+    from minitransformer.generation import generate
     from minitransformer.io import PretrainedMixin
+    from minitransformer.language_model import CausalLM, CausalLMConfig
     from minitransformer.masks import causal_mask, merge_masks, padding_mask
     from minitransformer.norm import LayerNorm, layer_norm
     from minitransformer.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
