@@ -32,7 +32,7 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int = 0, min_lr_rat
 
     Steps past ``total_steps`` stay at ``min_lr_ratio``.
 
-    Example:
+    Examples:
         >>> [round(warmup_cosine(s, 10, 4, 0.1), 3) for s in (0, 1, 3, 4, 10)]
         [0.25, 0.5, 1.0, 1.0, 0.1]
     """

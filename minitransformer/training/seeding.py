@@ -38,7 +38,7 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
             deterministic, no cuDNN autotuning). Slower on GPU; CPU training is already
             deterministic for a fixed thread count.
 
-    Example:
+    Examples:
         >>> seed_everything(0)
         >>> a = torch.rand(2)
         >>> seed_everything(0)
