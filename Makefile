@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: install test lint check bench bench-quick demo docs docs-serve figures check-exercises clean
 
