@@ -1,0 +1,47 @@
+"""One forecast as a picture: the history, the forecast, its P10–P90 band and the actuals.
+
+matplotlib is optional (``pip install minitransformer[plot]``); it is imported only here, and
+only when a plot is asked for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from minitransformer.cli import UsageError
+
+__all__ = ["plot_forecast"]
+
+
+def plot_forecast(path: Path, series_id: str, history: np.ndarray, forecast: np.ndarray,
+                  lower: np.ndarray | None = None, upper: np.ndarray | None = None,
+                  actual: np.ndarray | None = None, show_last: int = 156) -> Path:
+    """Write a PNG to ``path``; ``show_last`` history points are drawn before the forecast."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError("--plot needs matplotlib, which is not installed: "
+                         "pip install minitransformer[plot]") from None
+    n, h = history.size, forecast.size
+    start = max(0, n - show_last)
+    past = np.arange(start, n)
+    future = np.arange(n, n + h)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(past, history[start:], color="black", linewidth=1, label="history")
+    if lower is not None and upper is not None:
+        ax.fill_between(future, lower, upper, color="tab:blue", alpha=0.25, label="P10–P90")
+    ax.plot(future, forecast, color="tab:blue", linewidth=2, label="forecast (P50)")
+    if actual is not None:
+        ax.plot(future[:actual.size], actual, color="tab:red", linewidth=1.5, label="actual")
+    ax.set_title(f"series {series_id}")
+    ax.set_xlabel("step")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
