@@ -29,6 +29,10 @@ BENCHMARKS = {
     "core": ("core", ["--quick"]),
     "tokenizers": ("tokenizers", ["--mb", "0.25"]),
     "generation": ("generation", ["--quick"]),
+    "recommendation": ("recommendation", ["--quick"]),
+    "qa": ("qa", ["--quick"]),
+    "forecasting": ("forecasting", ["--quick"]),
+    "risk": ("risk", ["--quick"]),
 }
 HEADER = """# Benchmark results
 
