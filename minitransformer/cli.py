@@ -58,7 +58,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["main", "build_parser", "add_common_options", "add_task_actions", "UsageError", "TASKS",
-           "PROG"]
+           "PROG", "number", "positive_int", "non_negative_int", "positive_float", "non_negative_float",
+           "fraction"]
 
 PROG = "minitransformer"
 
@@ -86,35 +87,34 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message + hint)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def number(kind: type, minimum: float, maximum: float = float("inf"), *, low_open: bool = False,
+           description: str = ""):
+    """An argparse ``type=`` that parses ``kind`` (int or float) and checks its range.
+
+    ``number(int, 1)`` accepts 1, 2, ...; ``number(float, 0, 1, low_open=True)`` accepts (0, 1].
+    A bad value gives argparse's one-line error naming the option and the expected range.
+    """
+    expected = description or f"a {kind.__name__} in {'(' if low_open else '['}{minimum}, {maximum}]"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        too_low = value <= minimum if low_open else value < minimum
+        if too_low or value > maximum or value != value:  # value != value: NaN
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    parse.__name__ = expected  # argparse names the type in some messages
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
+positive_int = number(int, 1, description="a positive integer")
+non_negative_int = number(int, 0, description="a non-negative integer")
+positive_float = number(float, 0.0, 1e300, low_open=True, description="a positive number")
+non_negative_float = number(float, 0.0, 1e300, description="a non-negative number")
+fraction = number(float, 0.0, 1.0, low_open=True, description="a number in (0, 1]")
 
 _DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -142,14 +142,14 @@ def add_common_options(parser: argparse.ArgumentParser, skip: Sequence[str] = ()
         "data": (("--data",), dict(type=Path, metavar="PATH", help="input data file or directory")),
         "out": (("--out",), dict(type=Path, metavar="DIR", help="output / run directory")),
         "model": (("--model",), dict(type=Path, metavar="DIR", help="trained model directory to load")),
-        "epochs": (("--epochs",), dict(type=_positive_int, metavar="N", help="training epochs")),
-        "batch_size": (("--batch-size",), dict(type=_positive_int, metavar="N", help="batch size")),
-        "lr": (("--lr",), dict(type=_positive_float, metavar="X", help="peak learning rate")),
-        "seed": (("--seed",), dict(type=_non_negative_int, default=0, metavar="N",
+        "epochs": (("--epochs",), dict(type=positive_int, metavar="N", help="training epochs")),
+        "batch_size": (("--batch-size",), dict(type=positive_int, metavar="N", help="batch size")),
+        "lr": (("--lr",), dict(type=positive_float, metavar="X", help="peak learning rate")),
+        "seed": (("--seed",), dict(type=non_negative_int, default=0, metavar="N",
                                    help="random seed (default 0)")),
         "device": (("--device",), dict(type=_device, default="auto",
                                        help="auto|cpu|cuda|cuda:N|mps (default auto)")),
-        "max_minutes": (("--max-minutes",), dict(type=_positive_float, metavar="X",
+        "max_minutes": (("--max-minutes",), dict(type=positive_float, metavar="X",
                                                  help="stop training after X minutes, keep the best model")),
         "resume": (("--resume",), dict(type=Path, metavar="DIR", help="resume an interrupted run")),
         "json": (("--json",), dict(metavar="FILE", help="also write results as JSON ('-' = stdout)")),
@@ -225,9 +225,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="a smaller, faster demo")
     demo.add_argument("--out", type=Path, metavar="DIR",
                       help="report directory (default: the demo's own, under demo-report/)")
-    demo.add_argument("--seed", type=_non_negative_int, default=0, metavar="N", help="random seed")
+    demo.add_argument("--seed", type=non_negative_int, default=0, metavar="N", help="random seed")
     demo.add_argument("--device", type=_device, default="auto", help="auto|cpu|cuda|cuda:N|mps")
-    demo.add_argument("--max-minutes", type=_positive_float, metavar="X", help="time budget")
+    demo.add_argument("--max-minutes", type=positive_float, metavar="X", help="time budget")
     demo.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     demo.set_defaults(handler=_run_demo)
 
