@@ -65,18 +65,21 @@ class ConfigBase:
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{name}: expected a positive integer, got {value!r}")
 
+    def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        value = getattr(self, name)
+        if value not in choices:
+            quoted = [repr(c) for c in choices]
+            expected = ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else quoted[0]
+            raise ValueError(f"{name}: expected {expected}, got {value!r}")
+
     def _check_common(self) -> None:
         self._check_positive("d_model", "nhead", "dim_feedforward")
         if self.d_model % self.nhead:
             raise ValueError(f"nhead: d_model={self.d_model} must be divisible by nhead={self.nhead}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout}")
-        if self.activation not in ("relu", "gelu"):
-            raise ValueError(f"activation: expected 'relu' or 'gelu', got {self.activation!r}")
-        if self.attention_backend not in ("manual", "sdpa"):
-            raise ValueError(
-                f"attention_backend: expected 'manual' or 'sdpa', got {self.attention_backend!r}"
-            )
+        self._check_choice("activation", ("relu", "gelu"))
+        self._check_choice("attention_backend", ("manual", "sdpa"))
 
 
 @dataclass
@@ -135,9 +138,6 @@ class TransformerConfig(ConfigBase):
         self._check_common()
         self._check_positive("src_vocab_size", "tgt_vocab_size", "num_encoder_layers",
                              "num_decoder_layers", "max_len")
-        if self.positional not in ("sinusoidal", "learned", "rope"):
-            raise ValueError(
-                f"positional: expected 'sinusoidal', 'learned' or 'rope', got {self.positional!r}"
-            )
+        self._check_choice("positional", ("sinusoidal", "learned", "rope"))
         if self.tie_embeddings and self.src_vocab_size != self.tgt_vocab_size:
             raise ValueError("tie_embeddings: needs src_vocab_size == tgt_vocab_size")

@@ -71,10 +71,7 @@ class CausalLMConfig(ConfigBase):
     def __post_init__(self):
         self._check_common()
         self._check_positive("vocab_size", "num_layers", "max_len")
-        if self.positional not in ("sinusoidal", "learned", "rope"):
-            raise ValueError(
-                f"positional: expected 'sinusoidal', 'learned' or 'rope', got {self.positional!r}"
-            )
+        self._check_choice("positional", ("sinusoidal", "learned", "rope"))
         for name in ("pad_id", "bos_id", "eos_id"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value < self.vocab_size:
