@@ -35,6 +35,16 @@ _STUDENT_TREE = (Path(__file__).resolve().parents[1] / ".student-tree").exists()
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "student" if _STUDENT_TREE else "ci"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Test tensors are tiny: one thread is as fast, makes results bit-exact across runs, and
+    keeps the suite quick on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def seed_torch():
     """Every test starts from the same torch RNG state, so random weights are reproducible."""

@@ -31,15 +31,6 @@ from minitransformer.training import (
 )
 from minitransformer.training import checkpoint as checkpoint_module
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # The training script used in-process (via runpy) and as a subprocess that gets SIGKILLed.
 SCRIPT = r'''
 import sys, time

@@ -26,14 +26,6 @@ PAD, BOS, EOS = 0, 1, 2
 VOCAB = 24
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is as fast, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _seq2seq(positional: str = "sinusoidal", seed: int = 0) -> Transformer:
     torch.manual_seed(seed)

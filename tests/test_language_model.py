@@ -13,14 +13,6 @@ from minitransformer.language_model import CausalLM, CausalLMCache, CausalLMConf
 VOCAB = 30
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is as fast, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _model(positional: str = "learned", **options) -> CausalLM:
     return CausalLM(VOCAB, d_model=32, nhead=4, num_layers=2, dim_feedforward=64, dropout=0.1,

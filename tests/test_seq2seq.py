@@ -18,15 +18,6 @@ from minitransformer.seq2seq_task import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is as fast, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_examples_are_seeded_reversals():
     examples = make_examples(50, seed=3, min_len=2, max_len=6)
     assert examples == make_examples(50, seed=3, min_len=2, max_len=6)

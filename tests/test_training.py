@@ -29,15 +29,6 @@ from minitransformer.training import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Bit-exact comparisons need a fixed thread count; one thread is also fastest here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def planted_data(n: int, seed: int, vocab: int = 16, length: int = 12, planted: int = 7) -> TensorDataset:
     """Token sequences; label 1 iff the sequence contains the planted token."""
     g = torch.Generator().manual_seed(seed)
