@@ -1,0 +1,142 @@
+"""Training examples, batching and the training run (through the core ``Trainer``).
+
+SASRec examples (next-item prediction at every position): from a training sequence, keep the
+last ``max_len + 1`` items ``s``; input ``s[:-1]``, labels ``s[1:]``::
+
+    input   a b c d            (left-padded to the batch's longest row)
+    labels  b c d e            the loss is taken at every position
+
+BERT4Rec examples (masked item modelling): input = the last ``max_len`` items; a share
+``mask_prob`` of them becomes [MASK] (``minitransformer.masking.mask_tokens`` with
+``random_prob = keep_prob = 0``) and is predicted. With probability ``last_item_prob`` an example
+instead masks only its last item -- exactly the inference situation ([MASK] appended after the
+history). Masks are redrawn every epoch (in the collate function).
+
+Batches are built once by length (users shuffled with the seed, then stably sorted by length
+and cut into chunks of ``batch_size``), and the trainer shuffles the order of these batches every
+epoch. Most histories are short (Beauty: median 6 items) but a few reach ``max_len``; without
+bucketing most of every batch would be padding.
+
+Validation during training: full-ranking NDCG@10 on (a seeded sample of) ``eval_users``
+validation users, the early-stopping metric.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, replace
+
+import torch
+
+from minitransformer.masking import IGNORE_INDEX, mask_tokens
+from minitransformer.training import TrainConfig, Trainer, seed_everything
+from tasks.recommendation.data import EvalSet, Split
+from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
+from tasks.recommendation.losses import sequence_loss
+from tasks.recommendation.models import RecommenderConfig, SequentialRecommender, left_pad
+
+__all__ = ["TaskSettings", "train_recommender", "sasrec_collate", "MaskedItemCollate"]
+
+
+@dataclass
+class TaskSettings:
+    """The head's training settings (CLI defaults); saved in train_config.json under "task"."""
+
+    kind: str = "sasrec"
+    loss: str = "ce"
+    batch_size: int = 128
+    negatives: int = 256
+    mask_prob: float = 0.2
+    last_item_prob: float = 0.1
+    eval_users: int = 3000
+    patience: int = 8
+
+
+def _sasrec_example(seq: list[int], max_len: int) -> tuple[list[int], list[int]]:
+    window = seq[-(max_len + 1):]
+    return window[:-1], window[1:]
+
+
+def sasrec_collate(batch: list[tuple[list[int], list[int]]]) -> dict[str, torch.Tensor]:
+    length = max(len(x) for x, _ in batch)
+    return {"inputs": left_pad([x for x, _ in batch], length),  # (B, T)
+            "labels": left_pad([y for _, y in batch], length)}  # (B, T), 0 = no label
+
+
+class MaskedItemCollate:
+    """Collate for BERT4Rec: pad, then mask (mask-only) -- a fresh draw every call."""
+
+    def __init__(self, mask_id: int, vocab_size: int, mask_prob: float, last_item_prob: float):
+        self.mask_id, self.vocab_size = mask_id, vocab_size
+        self.mask_prob, self.last_item_prob = mask_prob, last_item_prob
+
+    def __call__(self, batch: list[list[int]]) -> dict[str, torch.Tensor]:
+        items = left_pad(batch, max(len(x) for x in batch))  # (B, T)
+        inputs, labels = mask_tokens(items, self.mask_id, self.vocab_size, self.mask_prob,
+                                     special_ids=(0,), random_prob=0.0, keep_prob=0.0)
+        # some rows: mask only the last item (the inference situation); rows with no mask: too
+        last_only = (torch.rand(len(batch)) < self.last_item_prob) | ((labels != IGNORE_INDEX).sum(1) == 0)
+        inputs[last_only] = items[last_only]
+        labels[last_only] = IGNORE_INDEX
+        inputs[last_only, -1] = self.mask_id
+        labels[last_only, -1] = items[last_only, -1]
+        return {"inputs": inputs, "labels": labels.clamp_min(0)}  # 0 = no label for the loss
+
+
+def bucketed_batches(examples: list, batch_size: int, seed: int, length=len) -> list[list]:
+    """Group ``examples`` into batches of similar length (fixed composition, see above)."""
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    order.sort(key=lambda i: length(examples[i]))  # stable: equal lengths stay shuffled
+    return [[examples[i] for i in order[s:s + batch_size]] for s in range(0, len(order), batch_size)]
+
+
+def _unwrap(collate):
+    """The trainer's DataLoader yields lists of one pre-built batch: collate that batch."""
+    return lambda items: collate(items[0])
+
+
+def _eval_subset(evalset: EvalSet, n: int, seed: int) -> EvalSet:
+    if n <= 0 or n >= len(evalset):
+        return evalset
+    pick = sorted(random.Random(seed).sample(range(len(evalset)), n))
+    return EvalSet([evalset.users[i] for i in pick], [evalset.inputs[i] for i in pick],
+                   [evalset.targets[i] for i in pick])
+
+
+def train_recommender(split: Split, model_config: RecommenderConfig, train_config: TrainConfig,
+                      settings: TaskSettings, out_dir=None, resume=None):
+    """Build and train a model on ``split.train``; returns ``(model, FitResult, trainer)``.
+
+    ``settings.batch_size`` sequences per batch; ``train_config.batch_size`` is set to 1 (a
+    training item is one pre-built batch)."""
+    seed_everything(train_config.seed)
+    model = SequentialRecommender(model_config)
+    max_len = model_config.max_len
+    if settings.kind == "sasrec":
+        train_data = [_sasrec_example(s, max_len) for s in split.train if len(s) >= 2]
+        collate = sasrec_collate
+    else:
+        train_data = [s[-max_len:] for s in split.train if s]
+        collate = MaskedItemCollate(model_config.mask_id, model_config.vocab_size, settings.mask_prob,
+                                    settings.last_item_prob)
+    if not train_data:
+        raise ValueError("--data: no user has 2 or more training items; nothing to train on")
+    length = (lambda ex: len(ex[0])) if settings.kind == "sasrec" else len
+    train_data = bucketed_batches(train_data, settings.batch_size, train_config.seed, length)
+    train_config = replace(train_config, batch_size=1)  # one item = one pre-built batch
+    valid = _eval_subset(split.valid, settings.eval_users, train_config.seed)
+
+    def loss_fn(model, batch):
+        return sequence_loss(model, batch, settings.loss, settings.negatives)
+
+    def evaluate_fn(model, data: EvalSet):
+        report = evaluate_ranking(model_scorer(model), data.inputs, data.targets, split.num_items)
+        return {k: v for k, v in report.items() if isinstance(v, float)}
+
+    trainer = Trainer(model, train_config, loss_fn=loss_fn, train_data=train_data,
+                      valid_data=valid if len(valid) else None,
+                      evaluate_fn=evaluate_fn if len(valid) else None, collate_fn=_unwrap(collate),
+                      out_dir=out_dir, task_config={**asdict(settings), "format": split.format})
+    result = trainer.fit(resume=resume)
+    return trainer.model, result, trainer
