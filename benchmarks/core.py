@@ -24,6 +24,7 @@ import time
 import torch
 from torch import nn
 
+from minitransformer import set_attention_backend
 from minitransformer.interop import from_torch
 
 SIZES = [(128, 50, 64, 2, 256), (64, 200, 128, 4, 512), (32, 512, 256, 8, 1024)]
@@ -38,11 +39,7 @@ def _torch_encoder(d_model, nhead, ffn, layers, norm_first=True):
 
 
 def _ours(reference: nn.Module, backend: str) -> nn.Module:
-    ours = from_torch(reference)
-    for module in ours.modules():
-        if hasattr(module, "attention_backend"):
-            module.attention_backend = backend
-    return ours
+    return set_attention_backend(from_torch(reference), backend)
 
 
 def _train_step_fn(model, x):

@@ -34,7 +34,7 @@ _EXPORTS = {
     "DecoderLayer": "decoder", "Decoder": "decoder", "DecoderCache": "decoder", "LayerCache": "decoder",
     "Transformer": "transformer", "TransformerConfig": "config", "EncoderConfig": "config",
     "PretrainedMixin": "io", "CausalLM": "language_model", "CausalLMConfig": "language_model",
-    "generate": "generation",
+    "generate": "generation", "set_attention_backend": "backend",
 }
 _ALIASES = {"combine_masks": "merge_masks"}  # the name some courses use
 
@@ -57,6 +57,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static analysers and IDEs see ordinary imports
     from minitransformer.attention import KVCache, MultiHeadAttention, merge_heads, split_heads
     from minitransformer.attention_maps import record_attention
+    from minitransformer.backend import set_attention_backend
     from minitransformer.config import EncoderConfig, TransformerConfig
     from minitransformer.decoder import Decoder, DecoderCache, DecoderLayer, LayerCache
     from minitransformer.embedding import TokenEmbedding

@@ -94,7 +94,9 @@ class MultiHeadAttention(nn.Module):
         rotary: apply rotary position embeddings (RoPE) to queries and keys.
         attention_backend: ``"manual"`` (default, the hand-written
             :func:`~minitransformer.functional.scaled_dot_product_attention`) or ``"sdpa"``
-            (PyTorch's fused ``F.scaled_dot_product_attention``, an opt-in fast path).
+            (an opt-in fast path: PyTorch's fused ``F.scaled_dot_product_attention``, and one
+            matmul for the three projections of self-attention; the layers then also use
+            PyTorch's fused layer norm).
     """
 
     def __init__(
@@ -159,16 +161,22 @@ class MultiHeadAttention(nn.Module):
         """
         self._check_inputs(query, key, value)
         offset = cache.position if cache is not None else 0
-        # BEGIN EXERCISE 2.2
-        q = split_heads(self.w_q(query), self.nhead)  # (B, H, T_q, Dh)
-        # END EXERCISE
-        if cache is not None and cache.static and cache.key is not None:
-            k, v = cache.key, cache.value  # (B, H, T_k, Dh), projected on the first step
+        reuse_cache = cache is not None and cache.static and cache.key is not None
+        fused = self.attention_backend == "sdpa" and query is key and key is value and not reuse_cache
+        if fused:
+            q, k, v = self._fused_self_projection(query)  # the opt-in fast path: one matmul
         else:
             # BEGIN EXERCISE 2.2
-            k = split_heads(self.w_k(key), self.nhead)  # (B, H, T_k, Dh)
-            v = split_heads(self.w_v(value), self.nhead)  # (B, H, T_k, Dh)
+            q = split_heads(self.w_q(query), self.nhead)  # (B, H, T_q, Dh)
             # END EXERCISE
+        if reuse_cache:
+            k, v = cache.key, cache.value  # (B, H, T_k, Dh), projected on the first step
+        else:
+            if not fused:
+                # BEGIN EXERCISE 2.2
+                k = split_heads(self.w_k(key), self.nhead)  # (B, H, T_k, Dh)
+                v = split_heads(self.w_v(value), self.nhead)  # (B, H, T_k, Dh)
+                # END EXERCISE
             if self.rotary is not None:
                 k = self.rotary(k, offset)
             if cache is not None:
@@ -193,6 +201,13 @@ class MultiHeadAttention(nn.Module):
         out = self.w_o(merge_heads(out))  # (B, T_q, D)
         # END EXERCISE
         return out, (weights if need_weights else None)
+
+    def _fused_self_projection(self, x: torch.Tensor):
+        """Fast path for self-attention: X [W_q; W_k; W_v]ᵀ as one matmul, then split in three."""
+        weight = torch.cat([self.w_q.weight, self.w_k.weight, self.w_v.weight])  # (3D, D)
+        bias = None if self.w_q.bias is None else torch.cat([self.w_q.bias, self.w_k.bias, self.w_v.bias])
+        q, k, v = F.linear(x, weight, bias).chunk(3, dim=-1)  # 3 × (B, T, D)
+        return tuple(split_heads(t, self.nhead) for t in (q, k, v))  # 3 × (B, H, T, Dh)
 
     def _check_inputs(self, query, key, value) -> None:
         for name, t in (("query", query), ("key", key), ("value", value)):

@@ -64,7 +64,8 @@ class DecoderLayer(nn.Module):
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout, bias, rotary, attention_backend)
         self.cross_attn = MultiHeadAttention(d_model, nhead, dropout, bias, False, attention_backend)
         self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias)
-        residual_args = (d_model, dropout, norm_first, layer_norm_eps, bias)
+        fused = attention_backend == "sdpa"  # the fast path also takes PyTorch's layer-norm kernel
+        residual_args = (d_model, dropout, norm_first, layer_norm_eps, bias, fused)
         self.self_attn_residual = ResidualConnection(*residual_args)
         self.cross_attn_residual = ResidualConnection(*residual_args)
         self.ff_residual = ResidualConnection(*residual_args)
@@ -122,7 +123,8 @@ class Decoder(nn.Module):
             for _ in range(num_layers)
         )
         final_norm = norm_first if final_norm is None else final_norm
-        self.norm = LayerNorm(d_model, layer_norm_eps, bias) if final_norm else None
+        fused = attention_backend == "sdpa"
+        self.norm = LayerNorm(d_model, layer_norm_eps, bias, fused) if final_norm else None
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, tgt_mask=None, memory_mask=None,
                 tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal: bool = True,

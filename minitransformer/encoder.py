@@ -40,9 +40,11 @@ class EncoderLayer(nn.Module):
                  bias: bool = True, rotary: bool = False, attention_backend: str = "manual"):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout, bias, rotary, attention_backend)
-        self.attn_residual = ResidualConnection(d_model, dropout, norm_first, layer_norm_eps, bias)
+        fused = attention_backend == "sdpa"  # the fast path also takes PyTorch's layer-norm kernel
+        residual_args = (d_model, dropout, norm_first, layer_norm_eps, bias, fused)
+        self.attn_residual = ResidualConnection(*residual_args)
         self.feed_forward = FeedForward(d_model, dim_feedforward, dropout, activation, bias)
-        self.ff_residual = ResidualConnection(d_model, dropout, norm_first, layer_norm_eps, bias)
+        self.ff_residual = ResidualConnection(*residual_args)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                 key_padding_mask: torch.Tensor | None = None, is_causal: bool = False,
@@ -91,7 +93,8 @@ class Encoder(PretrainedMixin, nn.Module):
             for _ in range(num_layers)
         )
         final_norm = norm_first if final_norm is None else final_norm
-        self.norm = LayerNorm(d_model, layer_norm_eps, bias) if final_norm else None
+        fused = attention_backend == "sdpa"
+        self.norm = LayerNorm(d_model, layer_norm_eps, bias, fused) if final_norm else None
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                 key_padding_mask: torch.Tensor | None = None, is_causal: bool = False,

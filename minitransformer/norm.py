@@ -17,6 +17,7 @@ instead of every intermediate of the forward, which makes it as light as ``nn.La
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from minitransformer.validation import check_last_dim
@@ -72,16 +73,20 @@ class LayerNorm(nn.Module):
         d_model: D, the size of the normalised (last) dimension.
         eps: ε, added to the variance inside the square root.
         bias: learn a shift β (True) or not.
+        fused: use PyTorch's fused kernel (``F.layer_norm``) instead of the hand-written one: an
+            opt-in fast path, switched on with ``attention_backend="sdpa"`` in the layers.
     """
 
-    def __init__(self, d_model: int, eps: float = 1e-5, bias: bool = True):
+    def __init__(self, d_model: int, eps: float = 1e-5, bias: bool = True, fused: bool = False):
         super().__init__()
-        self.d_model, self.eps = d_model, eps
+        self.d_model, self.eps, self.fused = d_model, eps, fused
         self.weight = nn.Parameter(torch.ones(d_model))  # γ
         self.bias = nn.Parameter(torch.zeros(d_model)) if bias else None  # β
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_last_dim("x", x, self.d_model)
+        if self.fused:
+            return F.layer_norm(x, (self.d_model,), self.weight, self.bias, self.eps)
         return layer_norm(x, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

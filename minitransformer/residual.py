@@ -23,10 +23,10 @@ class ResidualConnection(nn.Module):
     """Wraps any ``sublayer: (B, T, D) -> (B, T, D)`` with a residual path and a layer norm."""
 
     def __init__(self, d_model: int, dropout: float = 0.0, norm_first: bool = False,
-                 eps: float = 1e-5, bias: bool = True):
+                 eps: float = 1e-5, bias: bool = True, fused_norm: bool = False):
         super().__init__()
         self.norm_first = norm_first
-        self.norm = LayerNorm(d_model, eps=eps, bias=bias)
+        self.norm = LayerNorm(d_model, eps=eps, bias=bias, fused=fused_norm)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor]):

@@ -379,3 +379,30 @@ def test_transformer_tie_embeddings_shares_one_matrix():
     model = small_transformer(tie_embeddings=True)
     shared = model.src_embedding.weight
     assert model.tgt_embedding.weight is shared and model.output_projection.weight is shared
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_sdpa_fast_path_computes_the_same_encoder_and_decoder(norm_first):
+    """attention_backend="sdpa" (fused attention, fused QKV, fused layer norm) matches the
+    hand-written path: same outputs and same input gradients."""
+    from minitransformer import Decoder, Encoder, set_attention_backend
+
+    torch.manual_seed(0)
+    for stack in (Encoder(16, 4, 2, 32, dropout=0.0, norm_first=norm_first),
+                  Decoder(16, 4, 2, 32, dropout=0.0, norm_first=norm_first)):
+        x = torch.randn(3, 5, 16, requires_grad=True)
+        memory = torch.randn(3, 4, 16)
+        pad = torch.tensor([[False] * 5, [False] * 3 + [True] * 2, [False] * 5])
+
+        def run(model):
+            if isinstance(model, Encoder):
+                return model(x, key_padding_mask=pad)
+            return model(x, memory, tgt_key_padding_mask=pad)
+
+        manual_out = run(stack)
+        (manual_grad,) = torch.autograd.grad(manual_out.sum(), x)
+        set_attention_backend(stack, "sdpa")
+        fused_out = run(stack)
+        (fused_grad,) = torch.autograd.grad(fused_out.sum(), x)
+        torch.testing.assert_close(fused_out, manual_out, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(fused_grad, manual_grad, atol=1e-5, rtol=1e-5)
