@@ -56,6 +56,8 @@ _HEADS = "docs/exercises/multi-head.md"
 _POS = "docs/exercises/positions.md"
 _LAYERS = "docs/exercises/layers.md"
 _DECODING = "docs/exercises/decoding.md"
+_TRAINING = "docs/exercises/training.md"
+_TASKS = "docs/exercises/tasks.md"
 
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("1.1", "Stable softmax (forward and backward)", "minitransformer/functional.py",
@@ -92,6 +94,20 @@ EXERCISES: tuple[Exercise, ...] = (
              _DECODING, ("4.6", "5.1"), ("tests/test_generation.py",), 2),
     Exercise("5.3", "Beam search", "minitransformer/generation.py", "beam search step",
              _DECODING, ("5.2",), ("tests/test_generation.py",), 3),
+    Exercise("6.1", "A training step: clipping the global gradient norm",
+             "minitransformer/training/step.py", "clip_grad_norm", _TRAINING, (),
+             ("tests/test_training.py",), 1),
+    Exercise("7.1", "NDCG@K for recommendation", "minitransformer/metrics/ranking.py", "ndcg_at_k",
+             _TASKS, (), ("tests/test_ranking_metrics.py",), 1),
+    Exercise("7.2", "MASE and sMAPE for forecasting", "minitransformer/metrics/forecasting.py",
+             "smape / mase_scale", _TASKS, (), ("tests/test_forecasting_metrics.py",), 1),
+    Exercise("7.3", "AUPRC for risk control", "minitransformer/metrics/classification.py",
+             "average_precision", _TASKS, (), ("tests/test_classification_metrics.py",), 2),
+    Exercise("7.4", "Masked-item (BERT-style) sampling", "minitransformer/masking.py", "mask_tokens",
+             _TASKS, (), ("tests/test_masking.py",), 2),
+    Exercise("7.5", "Pseudo-labelling for semi-supervised learning",
+             "minitransformer/semi_supervised.py", "select_pseudo_labels", _TASKS, (),
+             ("tests/test_semi_supervised.py",), 2),
 )
 
 
