@@ -394,15 +394,15 @@ def test_sdpa_fast_path_computes_the_same_encoder_and_decoder(norm_first):
         memory = torch.randn(3, 4, 16)
         pad = torch.tensor([[False] * 5, [False] * 3 + [True] * 2, [False] * 5])
 
-        def run(model):
+        def run(model, x, memory, pad):
             if isinstance(model, Encoder):
                 return model(x, key_padding_mask=pad)
             return model(x, memory, tgt_key_padding_mask=pad)
 
-        manual_out = run(stack)
+        manual_out = run(stack, x, memory, pad)
         (manual_grad,) = torch.autograd.grad(manual_out.sum(), x)
         set_attention_backend(stack, "sdpa")
-        fused_out = run(stack)
+        fused_out = run(stack, x, memory, pad)
         (fused_grad,) = torch.autograd.grad(fused_out.sum(), x)
         torch.testing.assert_close(fused_out, manual_out, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(fused_grad, manual_grad, atol=1e-5, rtol=1e-5)
