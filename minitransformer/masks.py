@@ -63,7 +63,7 @@ def padding_mask(
     """
     if pad_id is not None:
         check_rank("ids", lengths_or_ids, 2, "(B, T)")
-        return lengths_or_ids == pad_id
+        return lengths_or_ids == pad_id  # EXERCISE 1.3
     check_rank("lengths", lengths_or_ids, 1, "(B,)")
     lengths = lengths_or_ids
     width = int(lengths.max()) if max_len is None else max_len

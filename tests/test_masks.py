@@ -45,7 +45,6 @@ def test_causal_mask_single_query_sees_everything():
     assert torch.equal(causal_mask(1, 5), torch.ones(1, 5, dtype=torch.bool))
 
 
-@ex13
 def test_causal_mask_rejects_fewer_keys_than_queries():
     """t_k < t_q has no meaning for a causal mask and is rejected with both sizes in the message."""
     with pytest.raises(ValueError, match=r"t_k >= t_q.*t_q=4, t_k=2"):

@@ -38,6 +38,14 @@ def run_tests(repo: Path, exercise_ids: list[str] | None = None) -> list[dict]:
 def verdict(exercise: Exercise, outcomes: list[dict]) -> tuple[str, str]:
     """``(status, hint)`` for one exercise from the outcomes of a test run."""
     mine = [o for o in outcomes if exercise.id in o["exercises"]]
+    broken = [o for o in outcomes if o["status"] == "collect_error"]
+    if broken and not mine:  # a test file could not even be imported
+        missing = broken[0]["blocked_by"]
+        if missing == exercise.id:
+            return "not started", f"implement {exercise.function} in {exercise.file}"
+        if missing:
+            return "blocked", f"finish exercise {missing} first"
+        return "failing", f"{broken[0]['test']} cannot be imported: {broken[0]['message'][-300:]}"
     if not mine:
         return "no tests", "no test is marked for this exercise"
     if any(o["status"] == "not_started" for o in mine):

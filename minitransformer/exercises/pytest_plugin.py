@@ -26,9 +26,13 @@ def pytest_addoption(parser):
     group.addoption("--exercise-report", default=None, help="write outcomes as JSON to this file")
 
 
+_CONFIG: list = []  # the running config, for hooks that are not handed one
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "exercise(id): the course exercise this test grades")
     config._exercise_outcomes = []
+    _CONFIG[:] = [config]
 
 
 def _ids(item) -> list[str]:
@@ -80,6 +84,18 @@ def pytest_runtest_makereport(item, call):
         item.config._exercise_outcomes.append({
             "test": item.nodeid, "when": report.when, "exercises": own, "status": status,
             "blocked_by": missing, "message": message,
+        })
+
+
+def pytest_collectreport(report):
+    """A test module that cannot even be imported is a failure of every test in it."""
+    if report.failed:
+        config = getattr(report, "config", None) or _CONFIG[0]
+        message = str(report.longrepr)[-2000:]
+        match = NOT_IMPLEMENTED.search(message)
+        config._exercise_outcomes.append({
+            "test": report.nodeid, "when": "collect", "exercises": [],
+            "status": "collect_error", "blocked_by": match[1] if match else None, "message": message,
         })
 
 

@@ -44,7 +44,7 @@ def check_full_tree(repo: Path) -> list[str]:
             return [f"student tree does not import cleanly: {imported.stderr.strip()[-300:]}"]
         outcomes = _pytest(tree, ["tests"])
     return [f"{o['test']} fails in the student tree: {o['message'][:200]}"
-            for o in outcomes if o["status"] == "failed"]
+            for o in outcomes if o["status"] in ("failed", "collect_error")]
 
 
 def check_exercise(repo: Path, exercise_id: str) -> list[str]:
@@ -63,7 +63,9 @@ def check_exercise(repo: Path, exercise_id: str) -> list[str]:
             problems.append(f"{exercise_id}: {o['test']} does not stop at the exercise's "
                             f"NotImplementedError (status {o['status']})")
     for o in outcomes:
-        if exercise_id not in o["exercises"] and o["status"] == "failed":
+        if o["status"] == "collect_error":
+            problems.append(f"{exercise_id}: {o['test']} cannot be collected: {o['message'][-200:]}")
+        elif exercise_id not in o["exercises"] and o["status"] == "failed":
             problems.append(f"{exercise_id}: {o['test']} fails when only {exercise_id} is missing")
     return problems
 
