@@ -56,7 +56,8 @@ def verdict(exercise: Exercise, outcomes: list[dict]) -> tuple[str, str]:
     failed = [o for o in mine if o["status"] == "failed"]
     if failed:
         first = failed[0]
-        return "failing", f"{first['test']}: {first['message'].strip()}"
+        checks = f"\n  it checks: {first['property']}" if first.get("property") else ""
+        return "failing", f"{first['test']}{checks}\n  {first['message'].strip()[:600]}"
     passed = sum(o["status"] == "passed" for o in mine)
     return "passed", f"{passed} tests passed"
 

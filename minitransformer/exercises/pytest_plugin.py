@@ -81,9 +81,10 @@ def pytest_runtest_makereport(item, call):
         if status == "failed" and report.longrepr is not None:
             message = getattr(report.longrepr, "reprcrash", None)
             message = message.message if message is not None else str(report.longrepr)[-2000:]
+        doc = (getattr(getattr(item, "obj", None), "__doc__", None) or "").strip().split("\n")[0]
         item.config._exercise_outcomes.append({
             "test": item.nodeid, "when": report.when, "exercises": own, "status": status,
-            "blocked_by": missing, "message": message,
+            "blocked_by": missing, "message": message, "property": doc,
         })
 
 
