@@ -79,6 +79,8 @@ from minitransformer.training.checkpoint import (
     save_checkpoint,
     save_model,
 )
+from minitransformer.training.config import FitResult, NonFiniteLossError, TrainConfig
+from minitransformer.training.devices import move_to_device, resolve_device
 from minitransformer.training.distributed import (
     DistInfo,
     barrier,
@@ -90,14 +92,7 @@ from minitransformer.training.distributed import (
 from minitransformer.training.progress import MetricsLog, progress_enabled
 from minitransformer.training.schedule import WarmupCosine, make_scheduler, warmup_cosine
 from minitransformer.training.seeding import get_rng_state, seed_everything, set_rng_state
-from minitransformer.training.trainer import (
-    FitResult,
-    NonFiniteLossError,
-    TrainConfig,
-    Trainer,
-    move_to_device,
-    resolve_device,
-)
+from minitransformer.training.trainer import Trainer
 
 __all__ = [
     "CheckpointError", "DistInfo", "FitResult", "MetricsLog", "NonFiniteLossError", "TrainConfig",

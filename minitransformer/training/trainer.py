@@ -1,4 +1,4 @@
-"""The training loop: :class:`TrainConfig`, :class:`Trainer` and its result, :class:`FitResult`.
+"""The training loop, :class:`Trainer` (its settings and result are in :mod:`.config`).
 
 A task head plugs in with four things: the model, a ``loss_fn(model, batch) -> scalar tensor``,
 map-style datasets, and optionally an ``evaluate_fn(model, data) -> {"name": float}`` for
@@ -15,7 +15,7 @@ One optimizer step, in order::
         loss = loss_fn(model, batch)                    # bf16 autocast on CUDA if asked
         stop with NonFiniteLossError if loss is nan/inf # (averaged over ranks under DDP)
         (loss / micro_batches_in_this_step).backward()  # DDP averages gradients over ranks
-    clip_grad_norm_(max_norm=grad_clip, error_if_nonfinite=True)
+    clip_grad_norm(max_norm=grad_clip)                  # hand-written, refuses nan/inf norms
     optimizer.step(); scheduler.step(); optimizer.zero_grad()
 
 At the end of each epoch: evaluate on ``valid_data``, keep the best weights (by ``monitor``),
@@ -26,14 +26,11 @@ best weights, so ``trainer.evaluate(test_data)`` reports test metrics at the bes
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import json
 import math
 import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +38,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 
 from minitransformer.io import WEIGHTS_NAME, atomic_write_text
 from minitransformer.training.checkpoint import (
@@ -57,6 +54,8 @@ from minitransformer.training.checkpoint import (
     save_checkpoint,
     save_model,
 )
+from minitransformer.training.config import FitResult, NonFiniteLossError, TrainConfig
+from minitransformer.training.devices import move_to_device, resolve_device
 from minitransformer.training.distributed import (
     all_reduce_sum,
     barrier,
@@ -70,12 +69,12 @@ from minitransformer.training.progress import (
     make_bar,
     progress_enabled,
 )
+from minitransformer.training.sampler import EpochSampler, batch_len
 from minitransformer.training.schedule import make_scheduler
 from minitransformer.training.seeding import get_rng_state, seed_everything, set_rng_state
 from minitransformer.training.step import NonFiniteGradientError, clip_grad_norm
 
-__all__ = ["TrainConfig", "Trainer", "FitResult", "NonFiniteLossError", "move_to_device",
-           "resolve_device", "LossFn", "EvaluateFn"]
+__all__ = ["Trainer", "LossFn", "EvaluateFn"]
 
 LossFn = Callable[[nn.Module, Any], torch.Tensor]
 EvaluateFn = Callable[[nn.Module, Any], Mapping[str, float]]
@@ -83,261 +82,6 @@ EvaluateFn = Callable[[nn.Module, Any], Mapping[str, float]]
 # Settings that fix the data order and the learning-rate curve: a resumed run must keep them.
 _RESUME_KEYS = ("epochs", "batch_size", "grad_accum_steps", "seed", "lr", "weight_decay",
                 "warmup_steps", "warmup_fraction", "min_lr_ratio", "shuffle", "drop_last")
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss (or the gradient norm) became nan/inf; training stopped before the update.
-
-    Attributes:
-        step: the optimizer step (1-based) that failed.
-        epoch: the epoch (1-based) it belonged to.
-        checkpoint: the last checkpoint on disk (all finite), or ``None``.
-    """
-
-    def __init__(self, message: str, step: int, epoch: int, checkpoint: Path | None):
-        super().__init__(message)
-        self.step, self.epoch, self.checkpoint = step, epoch, checkpoint
-
-
-@dataclass
-class TrainConfig:
-    """Every setting of a training run; saved as ``train_config.json`` in the run directory.
-
-    Args:
-        epochs: passes over ``train_data``.
-        batch_size: examples per micro-batch **per process** (global batch =
-            ``batch_size * grad_accum_steps * world_size``).
-        lr: peak learning rate of AdamW.
-        weight_decay: AdamW decoupled weight decay, applied to parameters with ``ndim >= 2``
-            (weight matrices, embeddings); biases and layer-norm gains are not decayed.
-        warmup_steps: linear warm-up length in optimizer steps; ``None`` = use
-            ``warmup_fraction``.
-        warmup_fraction: warm-up as a fraction of all optimizer steps (when ``warmup_steps`` is
-            None).
-        min_lr_ratio: the cosine ends at ``min_lr_ratio * lr``.
-        grad_clip: max global gradient norm (``None`` or 0: no clipping; the norm is still
-            checked for nan/inf).
-        grad_accum_steps: micro-batches per optimizer step.
-        patience: stop after this many epochs without improvement of ``monitor``
-            (``None``: never stop early).
-        min_delta: an improvement must beat the best by more than this.
-        monitor: the validation metric to select the best epoch with; a key of
-            ``evaluate_fn``'s result (``"loss"`` without an ``evaluate_fn``).
-        mode: ``"min"`` (loss, error) or ``"max"`` (accuracy, NDCG).
-        max_minutes: time budget of this :meth:`Trainer.fit` call; when spent, training stops
-            after the current optimizer step, writes a checkpoint (resumable) and keeps the
-            best model. ``None``: no limit.
-        seed: seeds Python, NumPy and PyTorch at the start of ``fit`` and the data order.
-        device: ``"auto"`` (CUDA, else MPS, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``,
-            ``"mps"``.
-        bf16: bfloat16 autocast for the forward pass (CUDA only; ignored elsewhere).
-        num_workers: DataLoader worker processes (0 = load in the main process).
-        shuffle: reshuffle the training data every epoch (deterministically from ``seed``).
-        drop_last: drop the last incomplete batch of each epoch.
-        save_every: also write a checkpoint every this many optimizer steps (``None``: only at
-            epoch ends). Needs ``out_dir``.
-        keep_checkpoints: how many checkpoints to keep on disk (newest first).
-        log_every: refresh the step bar (or, without bars, print a line) every this many
-            optimizer steps; 0 = never print step lines.
-        progress: show tqdm bars; ``None`` = only on a terminal outside CI.
-        verbose: print one summary line per epoch (and step lines without bars).
-    """
-
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_steps: int | None = None
-    warmup_fraction: float = 0.05
-    min_lr_ratio: float = 0.1
-    grad_clip: float | None = 1.0
-    grad_accum_steps: int = 1
-    patience: int | None = None
-    min_delta: float = 0.0
-    monitor: str = "loss"
-    mode: str = "min"
-    max_minutes: float | None = None
-    seed: int = 0
-    device: str = "auto"
-    bf16: bool = False
-    num_workers: int = 0
-    shuffle: bool = True
-    drop_last: bool = False
-    save_every: int | None = None
-    keep_checkpoints: int = 1
-    log_every: int = 50
-    progress: bool | None = None
-    verbose: bool = True
-
-    def __post_init__(self):
-        def positive_int(name, allow_none=False, allow_zero=False):
-            value = getattr(self, name)
-            if value is None and allow_none:
-                return
-            if (not isinstance(value, int) or isinstance(value, bool)
-                    or value < (0 if allow_zero else 1)):
-                kind = "a non-negative" if allow_zero else "a positive"
-                raise ValueError(f"{name}: expected {kind} integer, got {value!r}")
-
-        for name in ("epochs", "batch_size", "grad_accum_steps", "keep_checkpoints"):
-            positive_int(name)
-        positive_int("num_workers", allow_zero=True)
-        positive_int("log_every", allow_zero=True)
-        positive_int("seed", allow_zero=True)
-        positive_int("patience", allow_none=True)
-        positive_int("save_every", allow_none=True)
-        positive_int("warmup_steps", allow_none=True, allow_zero=True)
-        if not (isinstance(self.lr, int | float) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr: expected a positive number, got {self.lr!r}")
-        if not (isinstance(self.weight_decay, int | float) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay: expected a non-negative number, got {self.weight_decay!r}")
-        if not 0.0 <= self.warmup_fraction <= 1.0:
-            raise ValueError(f"warmup_fraction: expected a value in [0, 1], got {self.warmup_fraction!r}")
-        if not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise ValueError(f"min_lr_ratio: expected a value in [0, 1], got {self.min_lr_ratio!r}")
-        if self.grad_clip is not None and not self.grad_clip >= 0:
-            raise ValueError(f"grad_clip: expected a non-negative number or None, got {self.grad_clip!r}")
-        if self.mode not in ("min", "max"):
-            raise ValueError(f"mode: expected 'min' or 'max', got {self.mode!r}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max_minutes: expected a positive number or None, got {self.max_minutes!r}")
-        if not isinstance(self.monitor, str) or not self.monitor:
-            raise ValueError(f"monitor: expected a metric name, got {self.monitor!r}")
-        resolve_device(self.device, check=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as a JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "train config") -> TrainConfig:
-        """Build from a dict, rejecting unknown keys (a typo is an error, not a silent default)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{source}: unknown setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
-
-
-@dataclass
-class FitResult:
-    """What :meth:`Trainer.fit` returns.
-
-    Attributes:
-        best_epoch: 1-based epoch whose weights the model holds now (``None`` when no epoch
-            finished, e.g. the time budget ran out in the first epoch).
-        best_metric: its value of ``monitor`` (``None`` without validation data).
-        monitor, mode: as configured.
-        history: one dict per finished epoch, as in ``metrics.jsonl``.
-        stop_reason: ``"completed"``, ``"early_stopping"`` or ``"time_budget"``.
-        epochs_run: finished epochs (including those before a resume).
-        steps: optimizer steps taken (including those before a resume).
-        elapsed_s: wall time of this ``fit`` call.
-        run_dir: the run directory, or ``None``.
-    """
-
-    best_epoch: int | None
-    best_metric: float | None
-    monitor: str
-    mode: str
-    history: list[dict[str, Any]] = field(default_factory=list)
-    stop_reason: str = "completed"
-    epochs_run: int = 0
-    steps: int = 0
-    elapsed_s: float = 0.0
-    run_dir: Path | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (``run_dir`` as a string)."""
-        out = dataclasses.asdict(self)
-        out["run_dir"] = None if self.run_dir is None else str(self.run_dir)
-        return out
-
-
-def resolve_device(name: str = "auto", local_rank: int = 0, check: bool = True) -> torch.device:
-    """``"auto"|"cpu"|"cuda"|"cuda:N"|"mps"`` -> a ``torch.device``.
-
-    ``"auto"`` picks CUDA (device ``local_rank`` under torchrun), else Apple MPS, else the CPU.
-
-    Raises:
-        ValueError: an unknown name, or (with ``check``) a device this machine does not have.
-    """
-    if not isinstance(name, str) or name.split(":")[0] not in ("auto", "cpu", "cuda", "mps"):
-        raise ValueError(f"device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {name!r}")
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"device: not a valid device name: {name!r}") from None
-    if check and device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device: {name!r} requested but CUDA is not available")
-    if check and device.type == "mps" and not (
-            getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError(f"device: {name!r} requested but MPS is not available")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
-    return device
-
-
-def move_to_device(batch: Any, device: torch.device | str) -> Any:
-    """Move every tensor inside ``batch`` (nested dicts, lists, tuples, namedtuples) to ``device``."""
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, Mapping):
-        items = [(k, move_to_device(v, device)) for k, v in batch.items()]
-        try:
-            return type(batch)(items)
-        except TypeError:  # a mapping type that cannot be built from pairs
-            return dict(items)
-    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
-        return type(batch)(*(move_to_device(v, device) for v in batch))
-    if isinstance(batch, list | tuple):
-        return type(batch)(move_to_device(v, device) for v in batch)
-    return batch
-
-
-def _batch_len(batch: Any) -> int:
-    """The number of examples in a collated batch (the first tensor's first dimension)."""
-    if isinstance(batch, torch.Tensor):
-        return int(batch.shape[0]) if batch.dim() else 1
-    if isinstance(batch, Mapping):
-        values = batch.values()
-    else:
-        values = batch if isinstance(batch, list | tuple) else ()
-    for value in values:
-        n = _batch_len(value)
-        if n:
-            return n
-    return 0
-
-
-class _EpochSampler(DistributedSampler):
-    """``DistributedSampler`` that can skip the first ``skip`` indices (mid-epoch resume).
-
-    With one process it is an ordinary seeded shuffle; with ``N`` ranks, rank ``r`` takes every
-    ``N``-th index of the *same* permutation, so ``N`` ranks with batch ``b`` see exactly the
-    examples that one process with batch ``N * b`` sees, step by step.
-    """
-
-    def __init__(self, dataset, num_replicas: int, rank: int, shuffle: bool, seed: int):
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)
-        self.skip = 0
-
-    def set_position(self, epoch: int, skip: int) -> None:
-        self.set_epoch(epoch)
-        self.skip = skip
-
-    def __iter__(self):
-        return itertools.islice(super().__iter__(), self.skip, None)
-
-    def __len__(self) -> int:
-        return self.num_samples - self.skip
 
 
 class Trainer:
@@ -404,7 +148,7 @@ class Trainer:
         self.task_config = dict(task_config) if task_config is not None else None
         self.use_bf16 = bool(cfg.bf16 and self.device.type == "cuda")
 
-        self.sampler = _EpochSampler(train_data, self.world_size, self.rank, cfg.shuffle, cfg.seed)
+        self.sampler = EpochSampler(train_data, self.world_size, self.rank, cfg.shuffle, cfg.seed)
         n_samples = self.sampler.num_samples
         self.micro_per_epoch = n_samples // cfg.batch_size if cfg.drop_last \
             else math.ceil(n_samples / cfg.batch_size)
@@ -562,7 +306,7 @@ class Trainer:
         total, count = 0.0, 0
         for batch in loader:
             batch = move_to_device(batch, self.device)
-            n = _batch_len(batch) or 1
+            n = batch_len(batch) or 1
             with self._autocast():
                 total += float(self.loss_fn(self.model, batch)) * n
             count += n
@@ -635,7 +379,7 @@ class Trainer:
                     (loss / group_len).backward()
                 self._epoch_loss_sum += value
                 self._epoch_loss_count += 1
-                self._epoch_examples += (_batch_len(batch) or cfg.batch_size) * self.world_size
+                self._epoch_examples += (batch_len(batch) or cfg.batch_size) * self.world_size
                 self._batches_done = i + 1
                 if not last_in_group:
                     continue
