@@ -7,6 +7,10 @@
 * **UCI weekly sales** (811 products × 52 weeks, horizon 8): train on W0..W43, score W44..W51.
   Target: MASE below the best hand-written baseline.
 
+Inside ``train`` (CLI defaults), every member picks its epoch count on the last H values of
+the training file and is then refit on the whole training file; the test values are only
+read by ``evaluate``.
+
 Published M4 Weekly test-set scores (sMAPE / MASE / OWA) come from Makridakis, Spiliotis &
 Assimakopoulos (2020), "The M4 Competition: 100,000 time series and 61 forecasting methods",
 IJF 36(1) -- the Weekly columns of the official "Evaluation and Ranks" sheet
@@ -109,7 +113,10 @@ def _section(title: str, summary: dict, scores: dict, commands: list[str], secon
              f"{members[0]['windows']} windows per epoch, {members[0]['padded_series']} series padded "
              f"(shorter than context + horizon), {members[0]['skipped_series']} skipped (too short)",
              "- members: " + "; ".join(f"context {m['context']}, best epoch {m['best_epoch']}, validation "
-                                       f"{m['monitor']} {m['valid_best']:.3f} ({m['stop_reason']})"
+                                       f"{m['monitor']} {m['valid_best'] or float('nan'):.3f} "
+                                       f"({m['stop_reason']})"
+                                       + (f", refit {m['refit_epochs']} epoch(s) on the full series"
+                                          if "refit_epochs" in m else "")
                                        for m in members),
              "- commands:", *(f"  - `{c}`" for c in commands), ""]
     return lines

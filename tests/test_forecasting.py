@@ -189,14 +189,52 @@ def test_model_learns_planted_season_and_trend_far_better_than_naive(tmp_path):
     from tasks.forecasting.data import SeriesSet
 
     data = SeriesSet(ids=[f"s{i}" for i in range(24)], values=_planted(), format="m4")
+    histories, actuals, _ = split_last(data, 8)                 # never seen, not even by the refit
     settings = ForecastSettings(horizon=8, context=32, patch_len=4, d_model=32, num_layers=1, members=1,
                                 epochs=5, batch_size=64, lr=3e-3, windows_per_series=60, season=8)
-    train_ensemble(data, settings, tmp_path / "run", log=lambda *_: None)
+    summary = train_ensemble(histories, settings, tmp_path / "run", log=lambda *_: None)
+    member = summary["members"][0]
+    assert member["refit_epochs"] == member["best_epoch"]       # refit for the selected epoch count
+    assert (tmp_path / "run" / "member_0" / "selection" / "model.safetensors").is_file()
     _, models = load_ensemble(tmp_path / "run")
-    histories, actuals, _ = split_last(data, 8)
     ours = score_forecasts(actuals, list(predict(models, histories, 8)[..., 0]), histories.values)
     naive = score_forecasts(actuals, [bl.naive(x, 8) for x in histories.values], histories.values)
     assert ours["MASE"] < 0.35 * naive["MASE"], (ours["MASE"], naive["MASE"])
+
+
+def test_context_is_capped_at_half_the_typical_history_for_short_series():
+    settings = ForecastSettings(horizon=8, patch_len=8)
+    assert [settings.resolved_context(m) for m in range(3)] == [64, 48, 80]          # 8H, 6H, 10H
+    assert [settings.resolved_context(m, typical_length=900) for m in range(3)] == [64, 48, 80]
+    # 36 weeks of history: base min(64, 18 -> 16), members 16, 12 -> 16, 20 -> 24 (whole patches)
+    assert [settings.resolved_context(m, typical_length=36) for m in range(3)] == [16, 16, 24]
+    assert ForecastSettings(horizon=2, patch_len=4).resolved_context(0, typical_length=3) == 4
+
+
+def test_without_refit_the_selection_weights_are_the_member(tmp_path):
+    from tasks.forecasting.data import SeriesSet
+
+    data = SeriesSet(ids=["a", "b", "c"], values=_planted(3, 40), format="m4")
+    settings = ForecastSettings(horizon=4, context=8, patch_len=4, d_model=16, num_layers=1, members=1,
+                                epochs=1, batch_size=32, refit=False)
+    summary = train_ensemble(data, settings, tmp_path / "run", device="cpu", log=lambda *_: None)
+    assert "refit_epochs" not in summary["members"][0]
+    assert not (tmp_path / "run" / "member_0" / "selection").exists()
+    assert load_ensemble(tmp_path / "run")[0].refit is False
+
+
+def test_a_budget_spent_inside_epoch_one_keeps_the_selection_weights(tmp_path):
+    from tasks.forecasting.data import SeriesSet
+
+    data = SeriesSet(ids=["a", "b", "c"], values=_planted(3, 40), format="m4")
+    settings = ForecastSettings(horizon=4, context=8, patch_len=4, d_model=16, num_layers=1, members=1,
+                                epochs=1, batch_size=8, max_minutes=1e-6)
+    summary = train_ensemble(data, settings, tmp_path / "run", device="cpu", log=lambda *_: None)
+    member = summary["members"][0]
+    assert member["best_epoch"] is None and member["stop_reason"] == "time_budget"
+    assert "refit_epochs" not in member
+    _, models = load_ensemble(tmp_path / "run")
+    assert predict(models, data, 4).shape == (3, 4, 1)
 
 
 def test_quantile_loss_and_pretraining_run():
@@ -230,6 +268,7 @@ def test_cli_train_evaluate_predict(tmp_path, capsys):
     assert main(["forecast", "train", "--data", str(train), "--horizon", "4", "--context", "16",
                  "--patch-len", "4", "--d-model", "16", "--layers", "1", "--members", "2",
                  "--quantiles", "0.1,0.5,0.9", "--out", str(out), *common]) == 0
+    assert (out / "member_1" / "selection" / "config.json").is_file()   # selection run, then refit
     report = tmp_path / "scores.json"
     assert main(["forecast", "evaluate", "--model", str(out), "--data", str(train),
                  "--json", str(report)]) == 0
@@ -262,9 +301,10 @@ def test_cli_long_format_with_dates_and_promotions(tmp_path):
     out = tmp_path / "model"
     assert main(["forecast", "train", "--data", str(data), "--horizon", "4", "--context", "16",
                  "--patch-len", "4", "--d-model", "16", "--layers", "1", "--members", "1", "--epochs", "1",
-                 "--out", str(out), "--device", "cpu"]) == 0
-    _, models = load_ensemble(out)
+                 "--no-refit", "--out", str(out), "--device", "cpu"]) == 0
+    settings, models = load_ensemble(out)
     assert models[0].config.n_covariates == 5                 # 4 calendar features + promo
+    assert settings.refit is False
     assert main(["forecast", "evaluate", "--model", str(out), "--data", str(data)]) == 0
 
 

@@ -7,16 +7,20 @@
     minitransformer forecast predict  --model DIR --data PATH [--series ID] [--plot out.png]
 
 ``evaluate`` without ``--test`` holds out the last H values of each series and forecasts them
-from the rest; with ``--test`` (M4's layout: the same ids, H values each) it forecasts from the
-full series and scores against the test file. Every evaluation prints the model beside the
-hand-written baselines; ``--json`` writes MAE, RMSE, MASE, sMAPE, OWA for the model and, under
-``"baselines"``, for each baseline. ``predict`` prints ``series_id,step,forecast[,p10,p90]``
-as CSV; ``--holdout`` forecasts the last H values instead (to compare with the actuals).
+from the rest (an honest score only on a file the model was not trained on: the default refit
+trains on every value of the training file); with ``--test`` (M4's layout: the same ids, H
+values each) it forecasts from the full series and scores against the test file. Every
+evaluation prints the model beside the hand-written baselines; ``--json`` writes MAE, RMSE,
+MASE, sMAPE, OWA for the model and, under ``"baselines"``, for each baseline. ``predict``
+prints ``series_id,step,forecast[,p10,p90]`` as CSV; ``--holdout`` forecasts the last H
+values instead (to compare with the actuals).
 
-Training defaults (``ForecastSettings``): 3 members (contexts 8H, 6H, 10H), patches of 8
-steps, d_model 64, 2 layers, 5 epochs of up to 100 windows per series (from the last 1000
-values), batch 256, lr 1e-3, MAE loss, and a 13-minute budget for the whole ensemble
-(``--max-minutes`` changes it). The last H values of every series validate (best epoch by OWA).
+Training defaults (``ForecastSettings``): 3 members (contexts 8H, 6H, 10H, capped at half the
+median series length for short series), patches of 8 steps, d_model 64, 2 layers, 5 epochs of
+up to 100 windows per series (from the last 1000 values), batch 256, lr 1e-3, MAE loss, and a
+13-minute budget for the whole ensemble (``--max-minutes`` changes it). The last H values of
+every series validate (best epoch E by OWA, or MASE when the data has zeros); each member is
+then retrained on the full series for E epochs (``--no-refit`` keeps the validated weights).
 
 No torch at import time: the heavy modules are imported inside :func:`run`.
 """
@@ -62,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="quantile outputs, e.g. 0.1,0.5,0.9 (pinball loss); default: point forecast")
     train.add_argument("--pretrain-epochs", type=int, default=0, metavar="N",
                        help="masked patch reconstruction epochs before supervised training (default 0)")
+    train.add_argument("--no-refit", dest="refit", action="store_false",
+                       help="keep the selection run's best weights instead of retraining on the full "
+                            "series for the selected number of epochs")
     train.add_argument("--d-model", type=int, default=64, metavar="D", help="model width (default 64)")
     train.add_argument("--layers", type=int, default=2, metavar="L", help="encoder layers (default 2)")
     for p in actions.values():
@@ -109,8 +116,8 @@ def _train(args) -> int:
     defaults = ForecastSettings()
     settings = ForecastSettings(
         horizon=args.horizon, context=args.context, patch_len=args.patch_len, members=args.members,
-        quantiles=args.quantiles, pretrain_epochs=args.pretrain_epochs, d_model=args.d_model,
-        num_layers=args.layers, nhead=4 if args.d_model % 4 == 0 else 1,
+        quantiles=args.quantiles, pretrain_epochs=args.pretrain_epochs, refit=args.refit,
+        d_model=args.d_model, num_layers=args.layers, nhead=4 if args.d_model % 4 == 0 else 1,
         epochs=args.epochs or defaults.epochs, batch_size=args.batch_size or defaults.batch_size,
         lr=args.lr or defaults.lr, max_minutes=args.max_minutes or defaults.max_minutes,
         frequency=args.frequency or 1, season=args.season or 52, format=data.format)
@@ -119,7 +126,8 @@ def _train(args) -> int:
     print(f"trained {settings.members} member(s) in {summary['train_seconds']} s -> {out}")
     for m in summary["members"]:
         print(f"  member {m['member']}: context {m['context']}, best epoch {m['best_epoch']}, "
-              f"validation {m['monitor']} {m['valid_best']:.4f} ({m['stop_reason']})")
+              f"validation {m['monitor']} {m['valid_best'] or float('nan'):.4f} ({m['stop_reason']})"
+              + (f"; refit {m['refit_epochs']} epoch(s) on the full series" if "refit_epochs" in m else ""))
     _write_json(args.json, summary)
     return 0
 
@@ -147,6 +155,9 @@ def _evaluate(args) -> int:
     result.update({"horizon": h, "mode": mode, "series_skipped_too_short": skipped})
     print(f"{len(histories)} series, horizon {h}, {mode}"
           + (f"; {skipped} series with at most {h} values skipped" if skipped else ""))
+    if args.test is None and settings.refit:
+        print("note: the model was refit on the full training series; if --data is its training file, "
+              "the held-out values were seen in training (pass --test, or train on a file without them)")
     print(_table(result))
     if result.get("mase_skipped"):
         print(f"({result['mase_skipped']} series with a flat history have no MASE and are left out of it)")

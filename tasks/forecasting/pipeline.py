@@ -7,11 +7,21 @@ weights, ``metrics.jsonl``, checkpoints). The forecast is the **median over the 
 (N-BEATS, Oreshkin et al. 2020, ensembles models that differ in seed and context length; the
 median is robust to one bad member).
 
-Validation during training: the last ``H`` values of every series are held out; windows are
-cut from the rest, the best epoch is the one with the lowest validation OWA (relative to
-Naive2 on the same held-out values) -- or the lowest MASE when the data has zeros, where sMAPE
-(and so OWA) is meaningless (``|y| + |ŷ| = 0`` or a 200 % error on any zero). The final model
-therefore never saw those values.
+Each member is trained twice (the usual "select, then refit" of classical forecasting):
+
+1. **Selection run** (``member_k/selection/``): the last ``H`` values of every series are held
+   out; windows are cut from the rest, and the best epoch ``E`` is the one with the lowest
+   validation OWA (relative to Naive2 on the same held-out values) -- or the lowest MASE when
+   the data has zeros, where sMAPE (and so OWA) is meaningless (``|y| + |ŷ| = 0`` or a 200 %
+   error on any zero).
+2. **Refit** (``member_k/``): a fresh model with the same seed and settings is trained for
+   ``E`` epochs on windows of the *full* series, so the most recent ``H`` values -- the ones
+   most like the future, and a big share of a short history (8 of 52 weeks) -- are targets
+   too. No value is left to validate it: ``E`` is what the selection run chose.
+   ``refit=False`` (``--no-refit``) keeps the selection run's best weights instead.
+
+Short series: when the median history is shorter than twice the default context, the
+context is capped at half of it (:meth:`ForecastSettings.resolved_context`).
 """
 
 from __future__ import annotations
@@ -57,19 +67,28 @@ class ForecastSettings:
     windows_per_series: int = 100
     max_history: int | None = 1000
     pretrain_epochs: int = 0
+    refit: bool = True                  # retrain on the full series for the selected epoch count
     max_minutes: float | None = 13.0    # the whole ensemble's budget (split evenly over members)
     frequency: int = 1                  # M4 frequency: MASE's m and Naive2's seasonality test
     season: int = 52                    # seasonal-naive period
     format: str = "auto"
     member_dirs: list[str] = field(default_factory=list)
 
-    def resolved_context(self, member: int = 0) -> int:
-        """Member k uses a context of (8, 6, 10, 4, 12 ...) × H, a multiple of patch_len."""
+    def resolved_context(self, member: int = 0, typical_length: int | None = None) -> int:
+        """Member k's context, a multiple of patch_len: (8, 6, 10, 4, 12 ...) × H by default.
+
+        ``--context C`` replaces the 8 × H (the others scale with it). For **short series**
+        (``typical_length`` = the median training history) the base is capped at half of it,
+        rounded to a whole patch: a context longer than the history is mostly padding, and the
+        amount of padding then tells the model *where in the calendar* a window ends (all
+        series start on the same week), a shortcut that does not carry over to the future.
+        """
         factors = (8, 6, 10, 4, 12)
-        base = self.context if self.context is not None else factors[member % len(factors)] * self.horizon
-        if self.context is not None and member:
-            base = self.context * factors[member % len(factors)] // 8
-        return max(self.patch_len, -(-base // self.patch_len) * self.patch_len)
+        base = self.context if self.context is not None else 8 * self.horizon
+        if typical_length is not None:
+            base = min(base, max(self.patch_len, round(typical_length / 2 / self.patch_len) * self.patch_len))
+        scaled = base * factors[member % len(factors)] // 8
+        return max(self.patch_len, -(-scaled // self.patch_len) * self.patch_len)
 
 
 def split_last(data: SeriesSet, h: int) -> tuple[SeriesSet, list[np.ndarray], list[int]]:
@@ -146,46 +165,83 @@ def _make_evaluate(actuals: list[np.ndarray], frequency: int, naive2: dict):
     return evaluate_fn
 
 
+def _build_model(settings: ForecastSettings, context: int, data: SeriesSet) -> PatchForecaster:
+    return PatchForecaster(ForecastConfig(
+        context=context, horizon=settings.horizon, patch_len=settings.patch_len, d_model=settings.d_model,
+        nhead=settings.nhead, num_layers=settings.num_layers, dim_feedforward=2 * settings.d_model,
+        dropout=settings.dropout, quantiles=list(settings.quantiles), n_covariates=n_covariates(data)))
+
+
+def _fit_member(data: SeriesSet, settings: ForecastSettings, context: int, seed: int, device: str,
+                out_dir: Path, epochs: int, minutes: float | None, log, valid=None) -> tuple:
+    """Train one model on windows of ``data``; ``valid = (histories, evaluate_fn, monitor)`` or None."""
+    windows = WindowDataset(data, context, settings.horizon, settings.windows_per_series,
+                            settings.max_history, seed=seed)
+    if len(windows) == 0:
+        raise ValueError(f"no training window: every series has at most {settings.horizon} values after "
+                         f"holding out the last {settings.horizon} for validation; use a shorter --horizon")
+    log(f"  context {context}, {windows.summary()}")
+    seed_everything(seed)
+    model = _build_model(settings, context, data)
+    if settings.pretrain_epochs:
+        pretrain_masked(model, windows, epochs=settings.pretrain_epochs, batch_size=settings.batch_size,
+                        lr=settings.lr, seed=seed, device=device, log=log)
+    histories, evaluate_fn, monitor = valid if valid is not None else (None, None, "loss")
+    config = TrainConfig(epochs=epochs, batch_size=settings.batch_size, lr=settings.lr, seed=seed,
+                         device=device, monitor=monitor, mode="min", max_minutes=minutes, patience=5,
+                         weight_decay=0.01)
+    result = Trainer(model, config, loss_fn=forecast_loss, train_data=windows, valid_data=histories,
+                     evaluate_fn=evaluate_fn, out_dir=out_dir,
+                     task_config={"refit": valid is None, **asdict(settings)}).fit()
+    return result, windows, model
+
+
 def train_ensemble(data: SeriesSet, settings: ForecastSettings, out_dir: Path, seed: int = 0,
                    device: str = "auto", log=print) -> dict:
-    """Train ``settings.members`` models into ``out_dir``; returns a summary dict."""
+    """Train ``settings.members`` models into ``out_dir``; returns a summary dict.
+
+    Each member is first trained on the series minus their last H values and validated on
+    those (``member_k/selection/``: the best epoch E by OWA or MASE); with ``settings.refit``
+    a fresh model with the same seed is then trained for E epochs on the *full* series
+    (``member_k/``), so the most recent values -- the ones most like the future -- are
+    targets too. Without refit the selection run's best weights are the member.
+    """
     h = settings.horizon
     histories, actuals, _ = split_last(data, h)
     naive2 = score_with_baselines(histories, actuals, None, settings, ("Naive2",))["baselines"]["Naive2"]
     evaluate_fn = _make_evaluate(actuals, settings.frequency, naive2)
     monitor = "OWA" if all(np.all(x > 0) for x in data.values) else "MASE"
-    log(f"validation: last {h} values of {len(histories)} series; best epoch by {monitor}")
+    log(f"validation: last {h} values of {len(histories)} series; best epoch by {monitor}"
+        + ("; then a refit on the full series" if settings.refit else ""))
+    typical = int(np.median(histories.lengths())) if settings.context is None else None
     out_dir.mkdir(parents=True, exist_ok=True)
     budget = settings.max_minutes / settings.members if settings.max_minutes else None
     start, summaries, member_dirs = time.monotonic(), [], []
     for member in range(settings.members):
-        context = settings.resolved_context(member)
-        windows = WindowDataset(histories, context, h, settings.windows_per_series,
-                                settings.max_history, seed=seed + member)
-        if len(windows) == 0:
-            raise ValueError(f"no training window: every series has at most {h} values after holding "
-                             f"out the last {h} for validation; use a shorter --horizon")
-        log(f"member {member + 1}/{settings.members}: context {context}, {windows.summary()}")
-        seed_everything(seed + member)
-        model = PatchForecaster(ForecastConfig(
-            context=context, horizon=h, patch_len=settings.patch_len, d_model=settings.d_model,
-            nhead=settings.nhead, num_layers=settings.num_layers, dim_feedforward=2 * settings.d_model,
-            dropout=settings.dropout, quantiles=list(settings.quantiles), n_covariates=n_covariates(data)))
+        member_start, context = time.monotonic(), settings.resolved_context(member, typical)
         member_dir = out_dir / f"member_{member}"
-        if settings.pretrain_epochs:
-            pretrain_masked(model, windows, epochs=settings.pretrain_epochs, batch_size=settings.batch_size,
-                            lr=settings.lr, seed=seed + member, device=device, log=log)
-        config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
-                             seed=seed + member, device=device, monitor=monitor, mode="min",
-                             max_minutes=budget, patience=5, weight_decay=0.01)
-        result = Trainer(model, config, loss_fn=forecast_loss, train_data=windows, valid_data=histories,
-                         evaluate_fn=evaluate_fn, out_dir=member_dir,
-                         task_config={"member": member, **asdict(settings)}).fit()
-        summaries.append({"member": member, "context": context, "best_epoch": result.best_epoch,
-                          "monitor": monitor, "valid_best": result.best_metric,
-                          "stop_reason": result.stop_reason,
-                          "windows": windows.n_windows, "padded_series": windows.n_padded,
-                          "skipped_series": windows.n_skipped})
+        log(f"member {member + 1}/{settings.members}: selection run")
+        selection_budget = budget / 2 if budget and settings.refit else budget
+        result, windows, model = _fit_member(histories, settings, context, seed + member, device,
+                                            member_dir / "selection" if settings.refit else member_dir,
+                                            settings.epochs, selection_budget, log,
+                                            (histories, evaluate_fn, monitor))
+        summary = {"member": member, "context": context, "best_epoch": result.best_epoch,
+                   "monitor": monitor, "valid_best": result.best_metric, "stop_reason": result.stop_reason,
+                   "windows": windows.n_windows, "padded_series": windows.n_padded,
+                   "skipped_series": windows.n_skipped}
+        if settings.refit and result.best_epoch is None:        # the budget ended inside epoch 1
+            log(f"member {member + 1}/{settings.members}: no full epoch within the time budget; "
+                "keeping the selection run's weights (no refit)")
+            model.save_pretrained(member_dir)
+        elif settings.refit:
+            log(f"member {member + 1}/{settings.members}: refit on the full series for "
+                f"{result.best_epoch} epoch(s)")
+            left = budget - (time.monotonic() - member_start) / 60 if budget else None
+            refit, windows, _ = _fit_member(data, settings, context, seed + member, device, member_dir,
+                                            result.best_epoch, None if left is None else max(left, 0.5), log)
+            summary.update(refit_epochs=refit.best_epoch, refit_windows=windows.n_windows)
+        summaries.append(summary)
         member_dirs.append(member_dir.name)
     settings.member_dirs = member_dirs
     (out_dir / SETTINGS_NAME).write_text(json.dumps(asdict(settings), indent=2) + "\n")
