@@ -1,0 +1,88 @@
+"""Generated replies: the encoder–decoder Transformer trained question -> answer, decoded with beam search.
+
+    src = tokens(question)                       (B, S)
+    tgt = <bos> tokens(answer) <eos>             (B, T + 1)
+    loss = CE( Transformer(src, tgt[:, :-1]),  tgt[:, 1:] )   teacher forcing, pad ignored
+    reply = beam_search(Transformer, src, num_beams = 4)
+
+The pieces come from :mod:`minitransformer.seq2seq_task` (``collate``, ``build_model``,
+``seq2seq_loss``) and :func:`minitransformer.generation.generate`, the loop from the
+:class:`~minitransformer.training.Trainer`.
+On an FAQ table the model learns to *write* the canned answer for paraphrases it has never seen;
+unlike retrieval it can also blend answers, which is why production assistants keep a retrieval
+or intent fallback (and why this head's ``evaluate`` reports exact match, the strict measure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from minitransformer import Transformer
+from minitransformer.generation import generate
+from minitransformer.seq2seq_task import build_model, collate, seq2seq_loss
+from minitransformer.tokenizers import BPETokenizer, load_tokenizer
+from minitransformer.training import TrainConfig, Trainer, resolve_device, seed_everything
+
+from .bundle import read_info, write_info
+
+__all__ = ["ReplyGenerator"]
+
+
+class ReplyGenerator:
+    """A question -> answer encoder–decoder with its tokenizer."""
+
+    def __init__(self, model: Transformer, tokenizer, num_beams: int = 4):
+        self.model, self.tokenizer, self.num_beams = model, tokenizer, num_beams
+
+    @classmethod
+    def train(cls, questions: Sequence[str], answers: Sequence[str], *, out_dir=None, epochs: int = 60,
+              batch_size: int = 32, lr: float = 1e-3, d_model: int = 128, num_layers: int = 2,
+              vocab_size: int = 2000, seed: int = 0, device: str = "auto",
+              max_minutes: float | None = None, verbose: bool = True) -> ReplyGenerator:
+        if len(questions) != len(answers) or not questions:
+            raise ValueError("questions and answers: need the same, non-zero number of rows")
+        seed_everything(seed)
+        tokenizer = BPETokenizer().train([*questions, *answers], vocab_size)
+        longest = max(len(tokenizer.encode(t)) for t in [*questions, *answers])
+        model = build_model(tokenizer, d_model=d_model, nhead=4, num_layers=num_layers,
+                            dim_feedforward=4 * d_model, dropout=0.1, max_len=longest + 2)
+        rows = list(zip(questions, answers))
+        config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
+                             max_minutes=max_minutes, verbose=verbose, progress=False, log_every=0)
+        Trainer(model, config, loss_fn=lambda m, b: seq2seq_loss(m, b, label_smoothing=0.1),
+                train_data=rows, collate_fn=lambda b: collate(b, tokenizer), out_dir=out_dir,
+                task_config={"task": "qa_reply"}).fit()
+        generator = cls(model.eval(), tokenizer)
+        if out_dir is not None:
+            generator.save(out_dir)
+        return generator
+
+    def reply(self, questions: Sequence[str]) -> list[str]:
+        """Beam-search replies; questions longer than the model's positions are truncated."""
+        for q in questions:
+            if not q.strip():
+                raise ValueError("empty question; type a question to answer")
+        limit = self.model.config.max_len
+        src = self.tokenizer.encode_batch(list(questions), max_len=limit).ids  # (B, S)
+        src = src.to(next(self.model.parameters()).device)
+        out = generate(self.model, src=src, max_new_tokens=limit - 1, strategy="beam",
+                       num_beams=self.num_beams)  # (B, T): <bos> y … <eos> <pad> …
+        return self.tokenizer.decode_batch(out.cpu())
+
+    def evaluate(self, questions: Sequence[str], answers: Sequence[str]) -> dict[str, float]:
+        replies = self.reply(questions)
+        return {"exact_match": sum(r.strip() == a.strip() for r, a in zip(replies, answers)) / len(answers)}
+
+    def save(self, directory) -> Path:
+        directory = Path(directory)
+        self.model.save_pretrained(directory)
+        self.tokenizer.save(directory)
+        write_info(directory, {"task": "reply", "num_beams": self.num_beams})
+        return directory
+
+    @classmethod
+    def load(cls, directory, device: str = "cpu") -> ReplyGenerator:
+        info = read_info(directory, task="reply")
+        model = Transformer.from_pretrained(directory, map_location=resolve_device(device)).eval()
+        return cls(model, load_tokenizer(directory), int(info.get("num_beams", 4)))

@@ -1,0 +1,109 @@
+"""Few labels, much text: masked-token pretraining + self-training for intent routing.
+
+The setting: ``k`` labelled questions per intent (BANKING77's 10-shot: 770 of 10,003) and the
+rest of the training questions without labels. The recipe:
+
+1. **pretrain** the encoder with masked tokens on *all* questions (labelled and unlabelled):
+   the words of the domain and how they co-occur, learned without a single label;
+2. **fine-tune** on the ``k`` labels per intent;
+3. **self-train** (:func:`minitransformer.semi_supervised.self_train`): predict the unlabelled
+   questions, keep confident ones as pseudo-labels, retrain on labels + pseudo-labels; repeat
+   for ``rounds``. Each round starts again from the pretrained weights, so the mistakes of one
+   round are not baked into the next. Which rows are kept:
+
+   * ``fraction`` (the default, 0.5): **the same number per intent** -- every intent receives
+     the ``fraction * U / C`` unlabelled questions it is most probable for
+     (:func:`~minitransformer.semi_supervised.select_top_fraction` with a uniform prior). A
+     model trained on a few labels is over-confident about some intents and timid about
+     others; a plain threshold then fills the pseudo-labels with the former and the next model
+     drifts towards them. Intent data sets are roughly balanced (BANKING77: 35-187 per intent),
+     so a uniform share is a safe prior;
+   * ``fraction=None``: every row with ``max p >= threshold`` (at most ``max_per_class`` per
+     intent, the most confident first).
+
+:func:`supervised_only` trains the same model on the ``k`` labels alone, the baseline the recipe
+must beat (validation is a separate, truly labelled split in both).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Sequence
+
+import torch
+
+from minitransformer.semi_supervised import select_top_fraction, self_train
+
+from .intent import IntentClassifier, IntentConfig, fit_intent_classifier, predict_proba
+from .router import IntentRouter, RouterSettings, build_tokenizer
+
+__all__ = ["semi_supervised", "supervised_only", "few_shot_indices"]
+
+
+def few_shot_indices(labels: Sequence[str], k: int, seed: int = 0) -> list[int]:
+    """``k`` row indices per label (fewer if a label has fewer), deterministic for ``seed``."""
+    import random
+
+    rng = random.Random(seed)
+    by_label: dict[str, list[int]] = {}
+    for i, y in enumerate(labels):
+        by_label.setdefault(y, []).append(i)
+    return sorted(i for y in sorted(by_label) for i in rng.sample(by_label[y], min(k, len(by_label[y]))))
+
+
+def supervised_only(texts, labels, valid, settings: RouterSettings, **kwargs) -> IntentRouter:
+    """The baseline: the intent router trained on the labelled rows only (no pretraining)."""
+    plain = dataclasses.replace(settings, train=dataclasses.replace(settings.train, pretrain_epochs=0))
+    return IntentRouter.train(texts, labels, settings=plain, valid=valid, **kwargs)
+
+
+def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Sequence[str],
+                    valid: tuple[Sequence[str], Sequence[str]], settings: RouterSettings, *,
+                    pretrain_epochs: int = 10, rounds: int = 2, fraction: float | None = 0.5,
+                    threshold: float = 0.7, max_per_class: int | None = None, seed: int = 0,
+                    device: str = "auto", verbose: bool = False) -> tuple[IntentRouter, list[dict]]:
+    """Pretrain on all text, fine-tune on the labels, then self-train; return (router, rounds)."""
+    fold = (lambda t: t.lower()) if settings.lowercase else (lambda t: t)
+    names = sorted(set(labels) | set(valid[1]))
+    label_id = {n: i for i, n in enumerate(names)}
+    all_texts = [fold(t) for t in [*texts, *unlabelled]]
+    tokenizer = build_tokenizer(settings.tokenizer, all_texts, settings.vocab_size)
+    torch.manual_seed(seed)
+    config = IntentConfig(vocab_size=tokenizer.vocab_size, d_model=settings.d_model, nhead=settings.nhead,
+                          num_layers=settings.num_layers, dim_feedforward=settings.dim_feedforward,
+                          dropout=settings.dropout, max_len=settings.max_len, pooling=settings.pooling,
+                          num_labels=len(names), ngram_buckets=settings.ngram_buckets,
+                          wide_ngrams=settings.wide_ngrams)
+    base = IntentClassifier(config)
+    router = IntentRouter(base, tokenizer, names, 0.0, lowercase=settings.lowercase)
+    encoded = router.encode(all_texts)
+    if pretrain_epochs:
+        from .pretrain import pretrain_mlm
+
+        pretrain_mlm(base.sentence, [ids for ids, _ in encoded], epochs=pretrain_epochs,
+                     batch_size=settings.train.batch_size, seed=seed, device=device, verbose=verbose)
+    pretrained_state = copy.deepcopy(base.state_dict())
+    valid_texts, valid_ids = [fold(t) for t in valid[0]], [label_id[y] for y in valid[1]]
+    no_pretrain = dataclasses.replace(settings.train, pretrain_epochs=0)
+
+    def train_fn(rows: torch.Tensor, targets: torch.Tensor, previous):
+        model = IntentClassifier(config)
+        model.load_state_dict(pretrained_state)
+        fit_intent_classifier(model, tokenizer, [all_texts[i] for i in rows.tolist()], targets.tolist(),
+                              valid_texts, valid_ids, no_pretrain, seed=seed, device=device, verbose=verbose)
+        return model.eval()
+
+    def predict_fn(model, rows: torch.Tensor) -> torch.Tensor:
+        return predict_proba(model, [encoded[i] for i in rows.tolist()])
+
+    def per_intent_share(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        uniform = torch.full((probs.shape[1],), 1.0 / probs.shape[1])  # (C,)
+        return select_top_fraction(probs, fraction, class_prior=uniform)
+
+    n = len(texts)
+    result = self_train(train_fn, predict_fn, torch.arange(n), torch.tensor([label_id[y] for y in labels]),
+                        torch.arange(n, len(all_texts)), rounds=rounds, threshold=threshold,
+                        max_per_class=max_per_class, select_fn=per_intent_share if fraction else None)
+    router.model = result.model
+    return router, result.rounds
