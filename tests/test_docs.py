@@ -19,7 +19,6 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
 markdown_it = pytest.importorskip("markdown_it")
 
@@ -51,14 +50,6 @@ def python_blocks(path: Path) -> list[tuple[int, str, bool]]:
             blocks.append((token.map[0] + 1, token.content, "continuation" in options))
     return blocks
 
-
-@pytest.fixture
-def one_thread():
-    """The examples use tiny tensors: one thread is as fast, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])

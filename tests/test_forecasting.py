@@ -18,16 +18,6 @@ from tasks.forecasting.pipeline import ForecastSettings, load_ensemble, predict,
 from tasks.forecasting.pretrain import pretrain_masked
 from tasks.forecasting.windows import WindowDataset, cut_window
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models train fastest on one thread (and a shared machine is not oversubscribed)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # ------------------------------------------------------------------ baselines
 
 

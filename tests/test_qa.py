@@ -22,17 +22,6 @@ from tasks.qa.router import IntentRouter, RouterSettings, check_label_counts
 from tasks.qa.semi import few_shot_indices, semi_supervised, supervised_only
 from tasks.qa.sentence import encode_texts, text_ngrams
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine, two threads spin against each other and
-    small models train ten times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 TINY = RouterSettings(vocab_size=600, d_model=48, nhead=4, num_layers=1, dim_feedforward=96,
                       ngram_buckets=4096, train=IntentSettings(epochs=12, batch_size=32, lr=3e-3,
                                                                patience=None, token_dropout=0.0,
