@@ -17,9 +17,26 @@ Why it helps: the confident predictions lie far from the decision boundary, so t
 ("confirmation bias"), which a high threshold and class balancing keep in check; the
 validation set -- always truly labelled -- tells whether a round helped.
 
+**Soft pseudo-labels** (:func:`distill`; self-distillation, "noisy student", Xie et al. 2020)
+keep every unlabelled row and use the teacher's whole probability vector as the target::
+
+    targets  t_i = onehot(y_i)                 for labelled rows      (N_L, C)
+             t_i = sharpen(f_teacher(x_i), T)  for unlabelled rows    (N_U, C)
+    sharpen(p, T)_c = p_c^(1/T) / sum_k p_k^(1/T)     (T < 1 pushes towards the argmax)
+    student  = argmin_f  mean_i  cross_entropy(t_i, f(x_i))   (with dropout: the "noise")
+
+No threshold to tune, and no row is labelled more surely than the teacher believes, which
+matters for rare classes (a fraud model is seldom 90% sure). A student trained with noise on
+many more rows than the teacher saw is smoother than it, and often better; when a
+``score_fn`` (validation score) is given, each round's teacher is the best model so far, so a
+bad round cannot poison the next. With few labels each model is noisy: the first teacher can
+be the mean of several models trained on the labelled rows (an ensemble), and the student
+then distils the ensemble into one model (Bucilua et al. 2006; Hinton et al. 2015) -- which
+needs many rows to imitate it on, exactly what the unlabelled rows are.
+
 This module is generic: :func:`select_pseudo_labels` works on any probability matrix and
-:func:`self_train` takes the task's own ``train_fn`` and ``predict_fn`` callables, so the QA and
-risk heads share it.
+:func:`self_train` / :func:`distill` take the task's own ``train_fn`` and ``predict_fn``
+callables, so the QA and risk heads share them.
 """
 
 from __future__ import annotations
@@ -31,7 +48,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["select_pseudo_labels", "select_top_fraction", "self_train", "SelfTrainResult"]
+__all__ = ["select_pseudo_labels", "select_top_fraction", "self_train", "SelfTrainResult", "sharpen",
+           "distill"]
 
 
 def select_pseudo_labels(probs: Tensor, threshold: float = 0.9, max_per_class: int | None = None,
@@ -152,4 +170,60 @@ def self_train(train_fn: Callable[[Tensor, Tensor, Any], Any],
         result.model = model
         result.rounds.append({"round": round_index + 1, "pseudo_labels": len(pseudo),
                               "per_class": counts})
+    return result
+
+
+def sharpen(probs: Tensor, temperature: float = 1.0) -> Tensor:
+    """``(N, C)`` probabilities raised to ``1 / temperature`` and renormalised (T = 1: unchanged)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature: expected a positive number, got {temperature}")
+    logp = probs.clamp_min(1e-12).log() / temperature
+    return torch.softmax(logp, dim=1)
+
+
+def distill(train_fn: Callable[[Tensor, Tensor, Any], Any], predict_fn: Callable[[Any, Tensor], Tensor],
+            labelled: Tensor, labels: Tensor, unlabelled: Tensor, num_classes: int, rounds: int = 1,
+            temperature: float = 1.0, score_fn: Callable[[Any], float] | None = None,
+            teachers: int = 1) -> SelfTrainResult:
+    """Self-training with soft pseudo-labels on every unlabelled row, ``rounds`` times.
+
+    Args:
+        train_fn: ``(row_indices, targets (N, C) probabilities, previous_model_or_None) -> model``
+            (each call should use its own random seed).
+        predict_fn: ``(model, row_indices) -> (len(row_indices), C)`` class probabilities.
+        labelled, labels: the truly labelled rows and their classes (one-hot targets).
+        unlabelled: the rows without labels (targets from the teacher).
+        temperature: :func:`sharpen` the teacher's probabilities (1 = as they are).
+        score_fn: ``model -> validation score`` (higher is better); when given, the teacher of
+            each later round and the returned model are the best single model so far, else the
+            latest.
+        teachers: the first round's teacher is the mean prediction of this many models trained
+            on the labelled rows (an ensemble: with few labels, each model alone is noisy); the
+            student distils the ensemble into one model, which only the unlabelled rows allow.
+    """
+    if len(labelled) != len(labels):
+        raise ValueError(f"labelled has {len(labelled)} rows but labels has {len(labels)}")
+    truth = torch.nn.functional.one_hot(labels.long(), num_classes).float()     # (N_L, C)
+    members = [train_fn(labelled, truth, None) for _ in range(max(1, teachers))]
+    scores = [score_fn(m) for m in members] if score_fn else [0.0] * len(members)
+    best = max(range(len(members)), key=scores.__getitem__) if score_fn else 0
+    teacher, best_score = members[best], scores[best]
+    result = SelfTrainResult(model=teacher)
+    for round_index in range(rounds):
+        if len(unlabelled) == 0:
+            break
+        ensemble = members if round_index == 0 else [teacher]
+        probs = torch.stack([predict_fn(m, unlabelled).float() for m in ensemble]).mean(0)   # (N_U, C)
+        soft = sharpen(probs, temperature)
+        student = train_fn(torch.cat([labelled, unlabelled]), torch.cat([truth, soft]), teacher)
+        record = {"round": round_index + 1, "pseudo_labels": len(unlabelled),
+                  "mean_target": soft.mean(0).tolist()}
+        if score_fn is None:
+            teacher = student
+        else:
+            record["score"] = score = score_fn(student)
+            if score > best_score:
+                teacher, best_score = student, score
+        result.model = teacher
+        result.rounds.append(record)
     return result

@@ -17,7 +17,16 @@ from tasks.risk.evaluate import evaluate_table, load_run
 from tasks.risk.model import RiskModelConfig, TabularTransformer
 from tasks.risk.normalize import NumericNormalizer
 from tasks.risk.pretrain import MaskedFeatureModel, masked_reconstruction_loss
-from tasks.risk.simulate import SCENARIOS, SimulatorConfig, simulate_transactions, write_transactions
+from tasks.risk.simulate import (
+    COLUMNS,
+    HISTORY,
+    SCENARIOS,
+    SimulatorConfig,
+    customer_features,
+    simulate_transactions,
+    terminal_features,
+    write_transactions,
+)
 from tasks.risk.train import RiskSettings, train_risk_model
 
 
@@ -116,6 +125,17 @@ def test_quantile_normaliser_makes_skewed_columns_standard_normal():
                                                                abs=0.05)
 
 
+def test_both_views_keep_how_extreme_a_tail_value_is():
+    values = np.concatenate([np.arange(1000.0), [5000.0, 50000.0]])[:, None]      # two outliers
+    norm = NumericNormalizer(1, 64, method="both").fit(values)
+    views = norm.views(torch.tensor([[999.0], [5000.0], [50000.0]]))
+    assert views.shape == (3, 1, 2)
+    rank, standard = views[..., 0].flatten(), views[..., 1].flatten()
+    assert rank[1] - rank[0] < 0.5                              # the rank barely tells them apart
+    expected = (5000 - values.mean()) / values.std()
+    assert standard[1].item() == pytest.approx(expected, rel=1e-4) and standard[2].item() == 10.0  # clipped
+
+
 def _model(table, **kwargs):
     schema = infer_schema(table, "label")
     config = RiskModelConfig(schema=schema.to_dict(), d_model=16, nhead=2, num_layers=1,
@@ -154,6 +174,32 @@ def test_simulator_is_seeded_and_plants_each_scenario_at_the_documented_rate():
     assert 0.0005 < rates["large_amount"] < 0.005
     assert np.array_equal(data["is_fraud"], (scenario != "none").astype(int)) and n > 15000
     assert (data["amount"][scenario == "large_amount"] > 200).all()
+
+
+def test_customer_features_use_only_earlier_purchases_of_the_same_card():
+    customer, time = np.array([0, 1, 0, 0]), np.array([0.0, 1.0, 10.0, 40.0])    # hours
+    f = customer_features(customer, time, np.array([10.0, 99.0, 20.0, 60.0]))
+    assert f["prev_amount_1"].tolist() == [0, 0, 10, 20] and f["prev_gap_1"].tolist() == [999, 999, 10, 30]
+    assert f["prev_amount_2"].tolist() == [0, 0, 0, 10] and f["prev_gap_2"][3] == 40
+    assert f["customer_tx_count_1d"].tolist() == [0, 0, 1, 0]      # at 40 h, 10 h is > 24 h ago
+    assert f["customer_tx_count_7d"].tolist() == [0, 0, 1, 2] and f["customer_avg_amount_7d"][3] == 15
+
+
+def test_terminal_risk_sees_frauds_only_after_the_feedback_delay():
+    terminal, day = np.array([0, 0, 0, 1, 0]), np.array([0, 0, 1, 1, 2])
+    is_fraud = np.array([1, 0, 0, 1, 0])
+    f = terminal_features(terminal, day, is_fraud, n_terminals=2, days=3, delay=1)
+    assert f["terminal_tx_count_1d"].tolist() == [0, 0, 2, 0, 1]
+    assert f["terminal_risk_1d"].tolist() == [0, 0, 0.5, 0, 0]          # row 3's own fraud is unseen
+    assert f["terminal_tx_count_7d"][4] == 3 and f["terminal_risk_7d"][4] == pytest.approx(1 / 3)
+    late = terminal_features(terminal, day, is_fraud, n_terminals=2, days=3, delay=2)
+    assert late["terminal_risk_1d"].tolist() == [0, 0, 0, 0, 0.5]
+
+
+def test_simulated_history_becomes_step_tokens():
+    numeric = [c for c in COLUMNS if c.startswith(("prev_", "customer_", "amount"))]
+    assert detect_history(numeric) == [[f"prev_amount_{k}" for k in range(1, HISTORY + 1)],
+                                       [f"prev_gap_{k}" for k in range(1, HISTORY + 1)]]
 
 
 # --- learning, saving, baselines -------------------------------------------------------------
@@ -211,6 +257,11 @@ def test_cli_simulate_train_evaluate_predict(tmp_path, capsys):
                  "--id-column", "transaction_id"]) == 0
     lines = scores.read_text().splitlines()
     assert lines[0] == "transaction_id,score,flagged" and len(lines) == 1 + len(read_table(data).rows)
+    assert main(["risk", "predict", "--model", str(out), "--data", str(data), "--output", str(scores),
+                 "--explain", "2"]) == 0
+    header, first = scores.read_text().splitlines()[:2]
+    assert header == "row,score,flagged,attended_to" and len(first.split(",")[3].split(";")) == 2
+    assert main(["risk", "predict", "--model", str(out), "--data", str(data), "--explain", "-1"]) == 2
 
 
 def test_cli_bad_input_exits_2(tmp_path, capsys):

@@ -7,7 +7,7 @@
                                   [--cost-fn 5 --cost-fp 1 | --target-precision P]
                                   [--impute median] --out DIR
     minitransformer risk evaluate --model DIR --data PATH.csv [--json FILE]
-    minitransformer risk predict  --model DIR --data PATH.csv --output scores.csv
+    minitransformer risk predict  --model DIR --data PATH.csv --output scores.csv [--explain K]
     minitransformer risk simulate --out transactions.csv [--customers N --days D --seed S]
 
 ``--target`` may be left out for two known layouts: the public card-fraud CSV
@@ -84,7 +84,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--pretrain-epochs", type=int, metavar="N",
                        help="masked-feature pretraining epochs (default 8 with unlabelled rows, else 0)")
     train.add_argument("--pseudo-rounds", type=int, metavar="N",
-                       help="pseudo-labelling rounds (default 1 with unlabelled rows, else 0)")
+                       help="pseudo-labelling rounds (default 2 with unlabelled rows, else 0)")
+    train.add_argument("--pseudo-labels", choices=("soft", "hard"), default="soft",
+                       help="soft (default): every unlabelled row with the teacher's probability as "
+                            "its target; hard: the most confident 30%% as 0/1 labels")
     train.add_argument("--no-history", action="store_true",
                        help="do not group PAY_1..6-style column families into time-step tokens")
     train.add_argument("--d-model", type=int, default=64, metavar="D", help="token width (default 64)")
@@ -92,6 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     predict = actions["predict"]
     predict.add_argument("--output", type=Path, metavar="FILE", help="scores CSV to write (default stdout)")
     predict.add_argument("--id-column", metavar="COLUMN", help="copy this column into the output")
+    predict.add_argument("--explain", type=int, default=0, metavar="K",
+                         help="add the K input tokens [CLS] attended to most (mean over heads and layers)")
     simulate = actions["simulate"]
     simulate.add_argument("--customers", type=int, default=500, metavar="N", help="card holders (500)")
     simulate.add_argument("--days", type=int, default=60, metavar="D", help="days simulated (60)")
@@ -125,7 +130,8 @@ def _train(args: argparse.Namespace) -> None:
         history=not args.no_history, label_fraction=args.label_fraction, valid_fraction=args.valid_fraction,
         epochs=args.epochs or 15, batch_size=args.batch_size or 256, lr=args.lr or 3e-4,
         d_model=args.d_model, num_layers=args.layers, loss=args.loss, pretrain_epochs=args.pretrain_epochs,
-        pseudo_rounds=args.pseudo_rounds, cost_fn=args.cost_fn, cost_fp=args.cost_fp,
+        pseudo_rounds=args.pseudo_rounds, pseudo_labels=args.pseudo_labels, cost_fn=args.cost_fn,
+        cost_fp=args.cost_fp,
         target_precision=args.target_precision, seed=args.seed, device=args.device,
         max_minutes=args.max_minutes)
     info = train_risk_model(table, settings, args.out, resume=args.resume)
@@ -182,12 +188,17 @@ def _predict(args: argparse.Namespace) -> None:
     if id_column is not None and id_column not in table.columns:
         raise UsageError(f"--id-column {id_column!r}: not a column of {args.data}")
     ids = table.column(id_column) if id_column else [str(i + 1) for i in range(len(scores))]
+    if args.explain < 0:
+        raise UsageError(f"--explain: expected a non-negative number of tokens, got {args.explain}")
+    explanations = run.explain(data, args.explain) if args.explain else None
     handle = args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         writer = csv.writer(handle)
-        writer.writerow([id_column or "row", "score", "flagged"])
-        for key, score in zip(ids, scores.tolist()):
-            writer.writerow([key, f"{score:.6f}", int(score >= run.threshold)])
+        writer.writerow([id_column or "row", "score", "flagged", *(["attended_to"] if explanations else [])])
+        for i, (key, score) in enumerate(zip(ids, scores.tolist())):
+            why = [] if explanations is None else [
+                "; ".join(f"{name} {weight:.2f}" for name, weight in explanations[i])]
+            writer.writerow([key, f"{score:.6f}", int(score >= run.threshold), *why])
     finally:
         if args.output:
             handle.close()

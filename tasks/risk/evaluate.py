@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from minitransformer import record_attention
 from minitransformer.metrics.classification import (
     average_precision,
     expected_cost,
@@ -57,6 +58,27 @@ class RiskRun:
         """Probability of the positive class for every row, ``(N,)``."""
         return self.model.predict_proba(torch.from_numpy(data.numeric),
                                         torch.from_numpy(data.categorical)).numpy()
+
+    def explain(self, data: Encoded, top_k: int = 3, batch_size: int = 1024) -> list[list[tuple[str, float]]]:
+        """For every row, the ``top_k`` tokens ``[CLS]`` attended to most, with their weights.
+
+        The weight of token ``j`` is the attention from ``[CLS]`` (query 0) to key ``j``,
+        averaged over heads and layers, ``mean_{l,h} A[l][b, h, 0, j]``; ``[CLS]`` itself is left
+        out. Attention shows where the model looked, not why it decided: read it as a hint.
+        """
+        names = self.model.token_names()
+        numeric, categorical = torch.from_numpy(data.numeric), torch.from_numpy(data.categorical)
+        weights = []
+        self.model.eval()
+        with torch.no_grad(), record_attention(self.model) as maps:
+            for i in range(0, len(numeric), batch_size):
+                self.model(numeric[i:i + batch_size], categorical[i:i + batch_size])
+                from_cls = torch.stack([m[:, :, 0, 1:] for m in maps.values()])   # (L, B, H, T-1)
+                weights.append(from_cls.mean(dim=(0, 2)))                         # (B, T-1)
+        weights = torch.cat(weights)
+        values, order = weights.topk(min(top_k, weights.shape[1]), dim=1)
+        return [[(names[1 + j], float(v)) for j, v in zip(row_order, row_values)]
+                for row_order, row_values in zip(order.tolist(), values.tolist())]
 
 
 def load_run(directory: str | Path) -> RiskRun:

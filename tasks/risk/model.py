@@ -3,9 +3,9 @@
 Each row becomes a short sequence of tokens, one per feature, and the core :class:`Encoder`
 lets every feature attend to every other; the class comes from a ``[CLS]`` token::
 
-    numeric column j      z_j = normalise(x_j)              token = z_j * W_j + b_j       W_j, b_j in R^D
+    numeric column j      z_j = views(x_j) in R^V           token = z_j W_j + b_j     W_j: (V, D), b_j: (D,)
     categorical column j  id_j in 0..K_j (0 = unknown)      token = E_j[id_j] + b_j
-    history step t        token = sum_g (z_{g,t} * W_g + b_g) + P_t                   (one per step)
+    history step t        token = sum_g (z_{g,t} W_g + b_g) + P_t                     (one per step)
     sequence              [CLS, numeric tokens, categorical tokens, step tokens]      (B, T, D)
     logit                 Linear(ReLU(Encoder(sequence)[:, 0]))                        (B,)
 
@@ -14,6 +14,11 @@ lets every feature attend to every other; the class comes from a ``[CLS]`` token
 group is summed into one time-step token with a learned position ``P_t``; each group ``g``
 shares one embedding ``(W_g, b_g)`` across steps ("a bill is a bill, whatever the month").
 Attention then compares months directly, and the sequence is shorter (18 columns -> 6 tokens).
+
+**Two views of a number** (``numeric_transform="both"``, the default): ``z_j`` holds the
+quantile-normal rank and the clipped standardised value (see :mod:`tasks.risk.normalize`);
+the rank is robust to skew, the standardised value keeps how extreme a value is -- what a
+"5 times the usual amount" fraud rule needs.
 
 **Masking** (for pretraining, :mod:`tasks.risk.pretrain`): a boolean ``mask (B, F_num + F_cat)``
 replaces the value part of the masked cells (``z_j W_j`` or ``E_j[id]``) by a learned mask
@@ -51,7 +56,7 @@ class RiskModelConfig(ConfigBase):
     num_layers: int = 3
     dim_feedforward: int = 128
     dropout: float = 0.1
-    numeric_transform: str = "quantile"
+    numeric_transform: str = "both"
     num_quantiles: int = 256
     sequence_view: bool = True
 
@@ -61,8 +66,8 @@ class RiskModelConfig(ConfigBase):
             raise ValueError(f"nhead: d_model={self.d_model} must be divisible by nhead={self.nhead}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout}")
-        if self.numeric_transform not in ("quantile", "standard"):
-            raise ValueError(f"numeric_transform: expected 'quantile' or 'standard', "
+        if self.numeric_transform not in NumericNormalizer.METHODS:
+            raise ValueError(f"numeric_transform: expected one of {NumericNormalizer.METHODS}, "
                              f"got {self.numeric_transform!r}")
         for key in ("numeric", "categorical", "vocab"):
             if key not in self.schema:
@@ -99,9 +104,10 @@ class TabularTransformer(PretrainedMixin, nn.Module):
         def param(*shape):
             return nn.Parameter(torch.randn(*shape) * d ** -0.5)
 
-        self.numeric_weight = param(len(self.static_columns), d)                 # W_j
+        views = self.normalizer.num_views                                        # V
+        self.numeric_weight = param(len(self.static_columns), views, d)          # W_j
         self.numeric_bias = param(len(self.static_columns), d)                   # b_j
-        self.history_weight = param(len(history), d)                             # W_g
+        self.history_weight = param(len(history), views, d)                      # W_g
         self.history_bias = param(len(history), d)                               # b_g
         self.step_position = param(self.num_steps, d)                            # P_t
         cardinalities = [len(config.schema["vocab"][name]) + 1 for name in categorical]
@@ -144,18 +150,23 @@ class TabularTransformer(PretrainedMixin, nn.Module):
         categorical = [1 + len(self.static_columns) + k for k in range(self.num_categorical)]
         return numeric, categorical
 
+    def token_names(self) -> list[str]:
+        """A readable name for every input token: ``[CLS]``, the columns, the history steps."""
+        numeric, categorical = self.config.schema["numeric"], self.config.schema["categorical"]
+        steps = ["/".join(numeric[j] for j in step) for step in self.history_columns.t().tolist()]
+        return ["[CLS]", *(numeric[j] for j in self.static_columns), *categorical, *steps]
+
     def tokens(self, numeric: Tensor, categorical: Tensor, mask: Tensor | None = None) -> Tensor:
         """The input sequence ``(B, T, D)``; ``mask (B, F_num + F_cat)`` True = hide the value."""
         batch = numeric.shape[0]
-        z = self.normalizer(numeric)                                             # (B, F_num)
-        values = z.unsqueeze(-1)                                                 # (B, F_num, 1)
+        values = self.normalizer.views(numeric)                                  # (B, F_num, V)
         num_mask = cat_mask = None
         if mask is not None:
             num_mask = mask[:, : self.num_numeric].unsqueeze(-1)                 # (B, F_num, 1)
             cat_mask = mask[:, self.num_numeric:].unsqueeze(-1)                  # (B, F_cat, 1)
         parts = [self.cls.expand(batch, 1, -1)]
         static = self.static_columns
-        value_part = values[:, static] * self.numeric_weight                     # (B, F_s, D)
+        value_part = torch.einsum("bfv,fvd->bfd", values[:, static], self.numeric_weight)  # (B, F_s, D)
         if num_mask is not None:
             value_part = torch.where(num_mask[:, static], self.numeric_mask[static], value_part)
         parts.append(value_part + self.numeric_bias)
@@ -167,7 +178,7 @@ class TabularTransformer(PretrainedMixin, nn.Module):
             parts.append(value_part + self.category_bias)
         if self.num_steps:
             cols = self.history_columns                                          # (G, T_h)
-            hist = values[:, cols] * self.history_weight[:, None]                # (B, G, T_h, D)
+            hist = torch.einsum("bgtv,gvd->bgtd", values[:, cols], self.history_weight)  # (B, G, T_h, D)
             if num_mask is not None:
                 hist = torch.where(num_mask[:, cols], self.numeric_mask[cols], hist)
             hist = hist + self.history_bias[:, None]

@@ -13,6 +13,18 @@ A value tied with many training values (``x = 0`` in a column that is 0 for half
 the middle of the range it occupies: ``u`` is the mean of the left- and right-continuous
 interpolations. The quantiles live in buffers, so they are saved in ``model.safetensors`` and
 the model accepts raw numbers.
+
+**Two views** (``method="both"``, the default of the risk model). A rank hides how far into
+the tail a value lies: a purchase 5 times the card's usual amount and one 2 times it are both
+"top 1%" and get nearly the same ``z`` (with ``eps = 1e-3`` everything beyond the 99.9th
+percentile gets the same). Fraud often lives exactly there, so :meth:`NumericNormalizer.views`
+also returns the standardised value, clipped to +-``clip`` so one huge bill cannot blow up a
+token::
+
+    views(x) = [Phi^{-1}(F_hat(x)),  clip((x - mean) / std, -clip, clip)]      (B, F, 2)
+
+(on the simulated fraud data, logistic regression on the rank view alone reaches AUPRC 0.57,
+on the standardised view 0.86, on both 0.87).
 """
 
 from __future__ import annotations
@@ -30,15 +42,18 @@ class NumericNormalizer(nn.Module):
     Args:
         num_features: F.
         num_quantiles: Q, the size of each column's quantile table.
-        method: ``"quantile"`` or ``"standard"``.
+        method: ``"quantile"``, ``"standard"`` or ``"both"`` (forward: the quantile view;
+            :meth:`views`: both).
     """
 
+    METHODS = ("quantile", "standard", "both")
+
     def __init__(self, num_features: int, num_quantiles: int = 256, method: str = "quantile",
-                 eps: float = 1e-3):
+                 eps: float = 1e-3, clip: float = 10.0):
         super().__init__()
-        if method not in ("quantile", "standard"):
-            raise ValueError(f"numeric_transform: expected 'quantile' or 'standard', got {method!r}")
-        self.method, self.eps = method, eps
+        if method not in self.METHODS:
+            raise ValueError(f"numeric_transform: expected one of {self.METHODS}, got {method!r}")
+        self.method, self.eps, self.clip = method, eps, clip
         q = torch.linspace(0, 1, num_quantiles).repeat(num_features, 1)
         self.register_buffer("quantiles", q)                        # (F, Q)
         self.register_buffer("mean", torch.zeros(num_features))     # (F,)
@@ -66,6 +81,17 @@ class NumericNormalizer(nn.Module):
         if right:   # at a tie block the right-continuous CDF sits at its top end
             frac = torch.where(gap > 0, frac, torch.ones_like(x))
         return ((k - 1) + frac.clamp(0, 1)) / (q.shape[1] - 1)
+
+    @property
+    def num_views(self) -> int:
+        return 2 if self.method == "both" else 1
+
+    def views(self, x: Tensor) -> Tensor:
+        """``(B, F)`` -> ``(B, F, V)``: the normalised value(s) of every cell (V = 1 or 2)."""
+        if self.method != "both":
+            return self(x).unsqueeze(-1)
+        standard = ((x - self.mean) / self.std).clamp(-self.clip, self.clip).to(x.dtype)
+        return torch.stack([self(x), standard], dim=-1)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.method == "standard":

@@ -13,43 +13,70 @@ home (the 3 nearest if none is that close).
 **Planted fraud** (``fraud_scenario`` names the cause; when two apply, the first listed wins):
 
 1. ``stolen_card``: every day each card is stolen with probability ``card_theft_rate``; for the
-   next 14 days a third of its purchases are the thief's, at 5x the usual amount.
-   Visible in the card's recent history (``prev_amount_1..5``, ``customer_avg_amount_7d``).
+   next 14 days a third of its purchases are the thief's, at 5x the usual amount. Visible by
+   comparing ``amount`` with the card's own history (``prev_amount_k``, ``customer_avg_amount_*``).
 2. ``compromised_terminal``: every day each terminal is compromised with probability
    ``terminal_compromise_rate``; every purchase there during the next 14 days is fraud.
-   Visible through ``terminal_frauds_7d``, the frauds confirmed at that terminal over the
-   previous 7 days (reported with one day's delay), so the first day is invisible.
+   Visible through ``terminal_risk_*``, the share of the terminal's past purchases confirmed as
+   fraud; confirmations arrive ``feedback_delay_days`` after the purchase, so the first day(s)
+   of a compromise are invisible.
 3. ``large_amount``: any purchase above 200 is fraud (a planted rule).
 
 With the defaults (500 customers, 60 days, seed 0: about 60,000 rows) roughly 2-3.5% of
 transactions are fraud: about 0.7% ``stolen_card``, 1-2% ``compromised_terminal`` and 0.2%
 ``large_amount`` (seeds 0-2; tests check these ranges).
 
-**Columns**: ``transaction_id, customer_id, terminal_id, day, hour, amount,
-customer_avg_amount_7d, customer_tx_count_1d, terminal_frauds_7d, prev_amount_1..5,
-prev_hours_1..5, is_fraud, fraud_scenario`` (``prev_*_k``: the card's k-th previous purchase,
-0 / 999 hours when there is none). Train with ``--target is_fraud`` (the default for this
-layout, which also drops ``transaction_id``, ``fraud_scenario``, ``day`` and the two ids). Evaluate on later
-days of the same simulation (a time split): another seed is another world, where ``T00012`` is a
-different terminal.
+**Features a bank can compute at the time of the purchase** (only earlier purchases and
+labels already confirmed are used, never the current row's label or the future; the windows
+follow the handbook's feature engineering, chapter 3)::
+
+    hour                          hour of day of the purchase
+    amount                        the purchase amount
+    prev_amount_k, prev_gap_k     the card's k-th previous purchase (k = 1..8): its amount and
+                                  the hours since it (0 and 999 when there is none); two groups
+                                  of the same length, so the model reads them as 8 time-step
+                                  tokens with positions (the sequence view)
+    customer_tx_count_{1,7,30}d   the card's purchases in the previous 1 / 7 / 30 days
+    customer_avg_amount_{1,7,30}d their mean amount (0 when there is none)
+    customer_amount_ratio_30d     amount / customer_avg_amount_30d (1 when there is none)
+    terminal_tx_count_{1,7,30}d   purchases at the terminal on the w days ending
+                                  ``feedback_delay_days`` before today:
+                                  days [day - delay - w + 1, day - delay]
+    terminal_risk_{1,7,30}d       the fraud share of those purchases (0 when there is none)
+
+The handbook uses a 7-day delay with 28-day compromises; with this simulator's 14-day
+compromises the default delay is 1 day (investigators confirm frauds the next day). The world
+runs ``warmup_days`` (30) before day 0 and those rows are not written, so even day 0 has full
+30-day windows (features do not drift with the day number, which a time split would punish).
+
+**Columns**: ``transaction_id, customer_id, terminal_id, day``, the features above,
+``is_fraud, fraud_scenario``. Train with ``--target is_fraud`` (the default for this layout,
+which also drops ``transaction_id``, ``fraud_scenario``, ``day`` and the two ids). Evaluate on
+later days of the same simulation (a time split): another seed is another world, where
+``T00012`` is a different terminal.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SimulatorConfig", "simulate_transactions", "write_transactions", "SCENARIOS", "COLUMNS"]
+__all__ = ["SimulatorConfig", "simulate_transactions", "write_transactions", "customer_features",
+           "terminal_features", "SCENARIOS", "COLUMNS", "WINDOWS", "HISTORY"]
 
 SCENARIOS = ("stolen_card", "compromised_terminal", "large_amount")
-HISTORY = 5
-COLUMNS = (["transaction_id", "customer_id", "terminal_id", "day", "hour", "amount",
-            "customer_avg_amount_7d", "customer_tx_count_1d", "terminal_frauds_7d"]
+HISTORY = 8            # previous purchases of the card kept as time steps
+WINDOWS = (1, 7, 30)   # days
+COLUMNS = (["transaction_id", "customer_id", "terminal_id", "day", "hour", "amount"]
            + [f"prev_amount_{k}" for k in range(1, HISTORY + 1)]
-           + [f"prev_hours_{k}" for k in range(1, HISTORY + 1)] + ["is_fraud", "fraud_scenario"])
+           + [f"prev_gap_{k}" for k in range(1, HISTORY + 1)]
+           + [f"customer_{what}_{w}d" for what in ("tx_count", "avg_amount") for w in WINDOWS]
+           + ["customer_amount_ratio_30d"]
+           + [f"terminal_{what}_{w}d" for what in ("tx_count", "risk") for w in WINDOWS]
+           + ["is_fraud", "fraud_scenario"])
 
 
 @dataclass
@@ -62,10 +89,17 @@ class SimulatorConfig:
     window_days: int = 14
     large_amount: float = 200.0
     theft_multiplier: float = 5.0
+    feedback_delay_days: int = 1
+    warmup_days: int = 30                  # simulated before day 0, not written (full windows)
 
     def __post_init__(self):
         if self.customers < 2 or self.days < 1:
             raise ValueError(f"--customers must be >= 2 and --days >= 1, got {self.customers}, {self.days}")
+        if self.warmup_days < 0:
+            raise ValueError(f"warmup_days: expected >= 0, got {self.warmup_days}")
+        if self.feedback_delay_days < 1:
+            raise ValueError(f"feedback_delay_days: expected >= 1 (today's frauds are not yet known), "
+                             f"got {self.feedback_delay_days}")
 
 
 def _purchases(cfg: SimulatorConfig, rng: np.random.Generator):
@@ -93,12 +127,9 @@ def _purchases(cfg: SimulatorConfig, rng: np.random.Generator):
     return [a[order] for a in arrays], n_terminals
 
 
-def simulate_transactions(config: SimulatorConfig | None = None) -> dict[str, np.ndarray]:
-    """Simulate; returns ``{column: array}`` in :data:`COLUMNS` order, sorted by time."""
-    cfg = config or SimulatorConfig()
-    rng = np.random.default_rng(cfg.seed)
-    (customer, terminal, time, amount), n_terminals = _purchases(cfg, rng)
-    day = (time // 24).astype(int)
+def _plant_fraud(cfg: SimulatorConfig, rng: np.random.Generator, customer, terminal, day, amount,
+                 n_terminals: int) -> np.ndarray:
+    """The scenario of every purchase ("" = legitimate); thieves' amounts are scaled in place."""
     scenario = np.full(len(day), "", dtype=object)
     stolen = rng.random((cfg.days, cfg.customers)) < cfg.card_theft_rate        # (D, C)
     compromised = rng.random((cfg.days, n_terminals)) < cfg.terminal_compromise_rate
@@ -111,36 +142,82 @@ def simulate_transactions(config: SimulatorConfig | None = None) -> dict[str, np
         window = (terminal == t) & (day >= start) & (day < start + cfg.window_days) & (scenario == "")
         scenario[window] = "compromised_terminal"
     scenario[(amount > cfg.large_amount) & (scenario == "")] = "large_amount"
-    is_fraud = (scenario != "").astype(int)
+    return scenario
 
-    # features a bank could compute at the time of the purchase
-    frauds_per_day = np.zeros((n_terminals, cfg.days + 1))
-    np.add.at(frauds_per_day, (terminal, day), is_fraud)
-    cumulative = np.concatenate([np.zeros((n_terminals, 1)), frauds_per_day.cumsum(1)], axis=1)
-    # confirmed frauds at the terminal over days [d-7, d-1]
-    terminal_frauds = cumulative[terminal, day] - cumulative[terminal, np.maximum(day - 7, 0)]
-    n = len(day)
-    prev_amount, prev_hours = np.zeros((n, HISTORY)), np.full((n, HISTORY), 999.0)
-    avg_7d, count_1d = np.zeros(n), np.zeros(n)
-    history: dict[int, list[tuple[float, float]]] = {}
-    for i in range(n):
-        past = history.setdefault(int(customer[i]), [])
-        for k, (t_k, a_k) in enumerate(reversed(past[-HISTORY:])):
-            prev_amount[i, k], prev_hours[i, k] = a_k, time[i] - t_k
-        week = [a for t_k, a in past[-60:] if time[i] - t_k <= 24 * 7]
-        avg_7d[i] = np.mean(week) if week else 0.0
-        count_1d[i] = sum(1 for t_k, _ in past[-20:] if time[i] - t_k <= 24)
-        past.append((time[i], amount[i]))
-    return {
-        "transaction_id": np.arange(n), "customer_id": np.array([f"C{c:05d}" for c in customer]),
-        "terminal_id": np.array([f"T{t:05d}" for t in terminal]), "day": day,
-        "hour": np.round(time % 24, 2), "amount": np.round(amount, 2),
-        "customer_avg_amount_7d": np.round(avg_7d, 2), "customer_tx_count_1d": count_1d.astype(int),
-        "terminal_frauds_7d": terminal_frauds.astype(int),
-        **{f"prev_amount_{k + 1}": np.round(prev_amount[:, k], 2) for k in range(HISTORY)},
-        **{f"prev_hours_{k + 1}": np.round(prev_hours[:, k], 2) for k in range(HISTORY)},
-        "is_fraud": is_fraud, "fraud_scenario": np.where(scenario == "", "none", scenario),
-    }
+
+def customer_features(customer: np.ndarray, time: np.ndarray, amount: np.ndarray) -> dict[str, np.ndarray]:
+    """The card's previous purchases, its 1/7/30-day counts and mean amounts (earlier rows only),
+    and how the amount compares with the 30-day mean."""
+    n = len(time)
+    features = {f"prev_amount_{k}": np.zeros(n) for k in range(1, HISTORY + 1)}
+    features.update({f"prev_gap_{k}": np.full(n, 999.0) for k in range(1, HISTORY + 1)})
+    for w in WINDOWS:
+        features[f"customer_tx_count_{w}d"], features[f"customer_avg_amount_{w}d"] = np.zeros(n), np.zeros(n)
+    order = np.lexsort((time, customer))                         # by card, then time
+    starts = np.flatnonzero(np.r_[True, customer[order][1:] != customer[order][:-1]])
+    for rows in np.split(order, starts[1:]):
+        t, a = time[rows], amount[rows]
+        position = np.arange(len(rows))                          # purchases before this one
+        for k in range(1, HISTORY + 1):
+            has = position >= k
+            features[f"prev_amount_{k}"][rows[has]] = a[position[has] - k]
+            features[f"prev_gap_{k}"][rows[has]] = t[has] - t[position[has] - k]
+        running = np.r_[0.0, np.cumsum(a)]
+        for w in WINDOWS:
+            first = np.searchsorted(t, t - 24 * w, side="left")  # oldest purchase in the window
+            count = position - first
+            features[f"customer_tx_count_{w}d"][rows] = count
+            features[f"customer_avg_amount_{w}d"][rows] = np.where(
+                count > 0, (running[position] - running[first]) / np.maximum(count, 1), 0.0)
+    usual = features["customer_avg_amount_30d"]
+    features["customer_amount_ratio_30d"] = np.where(usual > 0, amount / np.maximum(usual, 1e-9), 1.0)
+    return features
+
+
+def terminal_features(terminal: np.ndarray, day: np.ndarray, is_fraud: np.ndarray, n_terminals: int,
+                      days: int, delay: int) -> dict[str, np.ndarray]:
+    """Purchase counts and fraud shares at the terminal over days [day-delay-w+1, day-delay]."""
+    def cumulative(values):                                      # (T, D + 1): sums over days < k
+        per_day = np.zeros((n_terminals, days))
+        np.add.at(per_day, (terminal, day), values)
+        return np.concatenate([np.zeros((n_terminals, 1)), per_day.cumsum(1)], axis=1)
+
+    purchases, frauds = cumulative(np.ones(len(day))), cumulative(is_fraud)
+    end = np.clip(day - delay + 1, 0, days)
+    features = {}
+    for w in WINDOWS:
+        start = np.clip(day - delay - w + 1, 0, days)
+        count = purchases[terminal, end] - purchases[terminal, start]
+        fraud = frauds[terminal, end] - frauds[terminal, start]
+        features[f"terminal_tx_count_{w}d"] = count
+        features[f"terminal_risk_{w}d"] = np.where(count > 0, fraud / np.maximum(count, 1), 0.0)
+    return features
+
+
+def simulate_transactions(config: SimulatorConfig | None = None) -> dict[str, np.ndarray]:
+    """Simulate; returns ``{column: array}`` in :data:`COLUMNS` order, sorted by time."""
+    cfg = config or SimulatorConfig()
+    rng = np.random.default_rng(cfg.seed)
+    world = replace(cfg, days=cfg.days + cfg.warmup_days)          # the warm-up comes first
+    (customer, terminal, time, amount), n_terminals = _purchases(world, rng)
+    day = (time // 24).astype(int)
+    scenario = _plant_fraud(world, rng, customer, terminal, day, amount, n_terminals)
+    is_fraud = (scenario != "").astype(int)
+    features = {**customer_features(customer, time, amount),
+                **terminal_features(terminal, day, is_fraud, n_terminals, world.days,
+                                    cfg.feedback_delay_days)}
+    data = {"customer_id": customer, "terminal_id": terminal, "day": day - cfg.warmup_days,
+            "hour": time % 24, "amount": amount, **features,
+            "is_fraud": is_fraud, "fraud_scenario": np.where(scenario == "", "none", scenario)}
+    kept = day >= cfg.warmup_days
+    data = {name: values[kept] for name, values in data.items()}
+    data["transaction_id"] = np.arange(int(kept.sum()))
+    data["customer_id"] = np.array([f"C{c:05d}" for c in data["customer_id"]])
+    data["terminal_id"] = np.array([f"T{t:05d}" for t in data["terminal_id"]])
+    for name, values in data.items():
+        if values.dtype.kind == "f":
+            data[name] = np.round(values, 4 if name.startswith("terminal_risk") else 2)
+    return {name: data[name] for name in COLUMNS}
 
 
 def write_transactions(path: str | Path, config: SimulatorConfig | None = None) -> dict[str, int]:

@@ -9,10 +9,15 @@ run (so each gets early stopping, the time budget, checkpoints and ``metrics.jso
     1. baselines      class prior, logistic regression on the labelled train rows
     2. pretraining    masked-feature reconstruction on all rows      (when unlabelled rows exist)
     3. fine-tuning    BCE (or balanced / focal) on the labelled rows, early stopping on
-                      validation ROC-AUC
-    4. pseudo-labels  label the most confident unlabelled rows, retrain from the pretrained
-                      weights on labelled + pseudo-labelled rows; kept only if validation
-                      ROC-AUC improves                                  (when unlabelled rows exist)
+                      validation ROC-AUC (on the log-loss when validation has fewer than
+                      ``SMALL_VALID_POSITIVES`` positives: AUC from a few positives is noise)
+    4. pseudo-labels  a teacher (first: the mean of ``pseudo_teachers`` models fine-tuned
+                      with different seeds; later: the best model so far) scores every
+                      unlabelled row; a student retrains from the pretrained weights on the
+                      labelled rows plus the unlabelled rows with the teacher's probability as
+                      a soft target (``pseudo_labels="soft"``, the default; ``"hard"``: the most
+                      confident ``pseudo_fraction`` as 0/1 labels). The model kept is the one
+                      with the best validation score               (when unlabelled rows exist)
     5. threshold      chosen on validation: min expected cost (cost_fn, cost_fp), or the
                       target precision, or max F1
 
@@ -36,7 +41,7 @@ from torch.nn import functional as F
 from torch.utils.data import TensorDataset
 
 from minitransformer.metrics.classification import average_precision, choose_threshold, roc_auc
-from minitransformer.semi_supervised import select_top_fraction, self_train
+from minitransformer.semi_supervised import distill, select_top_fraction, self_train
 from minitransformer.training import TrainConfig, Trainer, seed_everything
 from tasks.risk.baselines import LogisticRegression
 from tasks.risk.data import Encoded, Table, encode, infer_schema, stratified_split
@@ -47,6 +52,7 @@ __all__ = ["RiskSettings", "train_risk_model", "RISK_INFO", "BASELINE_WEIGHTS"]
 
 RISK_INFO = "risk.json"
 BASELINE_WEIGHTS = "baseline_logreg.safetensors"
+SMALL_VALID_POSITIVES = 50
 
 
 @dataclass
@@ -72,8 +78,11 @@ class RiskSettings:
     dropout: float = 0.1
     loss: str = "bce"
     pretrain_epochs: int | None = None   # None: 8 when there are unlabelled rows, else 0
-    pseudo_rounds: int | None = None     # None: 1 when there are unlabelled rows, else 0
-    pseudo_fraction: float = 0.3
+    pseudo_rounds: int | None = None     # None: 2 when there are unlabelled rows, else 0
+    pseudo_labels: str = "soft"          # soft: teacher probabilities on every unlabelled row
+    pseudo_fraction: float = 0.3         # hard: the most confident share, as 0/1 labels
+    pseudo_teachers: int = 4             # soft: the first teacher averages this many models
+    pseudo_epochs: int = 5               # epochs of each student (it sees every unlabelled row)
     cost_fn: float | None = None
     cost_fp: float | None = None
     target_precision: float | None = None
@@ -87,6 +96,8 @@ class RiskSettings:
             raise ValueError(f"--label-fraction: expected a value in (0, 1], got {self.label_fraction}")
         if self.loss not in ("bce", "balanced", "focal"):
             raise ValueError(f"--loss: expected bce, balanced or focal, got {self.loss!r}")
+        if self.pseudo_labels not in ("soft", "hard"):
+            raise ValueError(f"--pseudo-labels: expected soft or hard, got {self.pseudo_labels!r}")
         if (self.cost_fn is None) != (self.cost_fp is None):
             raise ValueError("--cost-fn and --cost-fp: give both or neither")
         if self.cost_fn is not None and self.target_precision is not None:
@@ -154,7 +165,7 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
     prior = float(labels[train_rows].mean())
     pos_weight = (1 - prior) / prior
     pretrain_epochs = s.pretrain_epochs if s.pretrain_epochs is not None else (8 if len(unlabelled) else 0)
-    pseudo_rounds = s.pseudo_rounds if s.pseudo_rounds is not None else (1 if len(unlabelled) else 0)
+    pseudo_rounds = s.pseudo_rounds if s.pseudo_rounds is not None else (2 if len(unlabelled) else 0)
     out.mkdir(parents=True, exist_ok=True)
     say = print if s.verbose else (lambda *a, **k: None)
 
@@ -178,9 +189,9 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
     model = TabularTransformer(config)
     model.normalizer.fit(data.numeric[np.concatenate([train_rows, unlabelled])])
 
-    def train_config(epochs: int, monitor: str, mode: str) -> TrainConfig:
+    def train_config(epochs: int, monitor: str, mode: str, seed: int = s.seed) -> TrainConfig:
         return TrainConfig(epochs=epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay,
-                           patience=s.patience, monitor=monitor, mode=mode, seed=s.seed, device=s.device,
+                           patience=s.patience, monitor=monitor, mode=mode, seed=seed, device=s.device,
                            max_minutes=budget.left(), progress=False, verbose=s.verbose, log_every=0)
 
     # 2. masked-feature pretraining on every row of the file (no labels used)
@@ -196,26 +207,39 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
         stages.append({"stage": "pretrain", "best_loss": result.best_metric, "epochs": result.epochs_run})
         model = wrapper.model.cpu()
     initial_state = copy.deepcopy(model.state_dict())
-    candidates: list[tuple[float, TabularTransformer, str]] = []
+    candidates: list[tuple[float, TabularTransformer, str]] = []   # (score, model, stage name)
+    # ROC-AUC on a handful of positives jumps by chance between epochs (its standard error is
+    # ~0.04 with 40 positives): then early stopping and model choice use the validation
+    # log-loss, which every row contributes to
+    monitor, mode = ("loss", "min") if truth_valid.sum() < SMALL_VALID_POSITIVES else ("roc_auc", "max")
 
     # 3 + 4. fine-tuning, then pseudo-labelling rounds (each from the same initial weights)
     def train_fn(row_idx: torch.Tensor, row_labels: torch.Tensor, previous) -> TabularTransformer:
-        seed_everything(s.seed)
+        """Train from the pretrained weights; ``row_labels``: (N,) 0/1 or (N, 2) soft targets."""
+        if row_labels.ndim == 2:
+            row_labels = row_labels[:, 1]                                        # P(positive)
+        seed = s.seed + len(candidates)                                          # one per model
+        seed_everything(seed)
         net = TabularTransformer(config)
         net.load_state_dict(initial_state)
         net.init_prior(prior)
-        name = "finetune" if previous is None else f"pseudo_{len(candidates)}"
+        if previous is not None:
+            name = f"pseudo_{sum(c[2].startswith('pseudo') for c in candidates) + 1}"
+        else:
+            name = f"teacher_{len(candidates) + 1}" if candidates else "finetune"
         idx = row_idx.numpy()
-        trainer = Trainer(net, train_config(s.epochs, "roc_auc", "max"),
+        epochs = s.epochs if previous is None else s.pseudo_epochs
+        trainer = Trainer(net, train_config(epochs, monitor, mode, seed),
                           loss_fn=lambda m, b: binary_loss(s.loss, m(b[0], b[1]), b[2], pos_weight),
                           train_data=TensorDataset(*_tensors(data, idx, row_labels.numpy())),
                           valid_data=valid, evaluate_fn=_valid_metrics,
-                          out_dir=out if previous is None else out / name, task_config=asdict(s))
-        say(f"{name}: {len(idx)} rows ({int(row_labels.sum())} positive)")
-        result = trainer.fit(resume=resume if previous is None else None)
+                          out_dir=out if name == "finetune" else out / name, task_config=asdict(s))
+        say(f"{name}: {len(idx)} rows ({float(row_labels.sum()):.0f} positive)")
+        result = trainer.fit(resume=resume if name == "finetune" else None)
         net = net.cpu()
-        candidates.append((result.best_metric or 0.0, net, name))
-        stages.append({"stage": name, "rows": len(idx), "best_valid_roc_auc": result.best_metric,
+        score = _valid_metrics(net, valid)[monitor] * (1 if mode == "max" else -1)
+        candidates.append((score, net, name))
+        stages.append({"stage": name, "rows": len(idx), f"best_valid_{monitor}": result.best_metric,
                        "epochs": result.epochs_run, "stop_reason": result.stop_reason})
         return net
 
@@ -223,11 +247,16 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
         p = net.predict_proba(*_tensors(data, row_idx.numpy()))
         return torch.stack([1 - p, p], dim=1)                                    # (N, 2)
 
-    self_train(train_fn, predict_fn, torch.from_numpy(train_rows), torch.from_numpy(labels[train_rows]),
-               torch.from_numpy(unlabelled), rounds=pseudo_rounds,
-               select_fn=lambda p: select_top_fraction(p, s.pseudo_fraction,
-                                                       torch.tensor([1 - prior, prior])))
-    best_auc, model, chosen = max(candidates, key=lambda c: c[0])
+    labelled_idx, labelled_y = torch.from_numpy(train_rows), torch.from_numpy(labels[train_rows])
+    if s.pseudo_labels == "soft":
+        distill(train_fn, predict_fn, labelled_idx, labelled_y, torch.from_numpy(unlabelled), num_classes=2,
+                rounds=pseudo_rounds, score_fn=lambda net: next(c[0] for c in candidates if c[1] is net),
+                teachers=s.pseudo_teachers if len(unlabelled) and pseudo_rounds else 1)
+    else:
+        self_train(train_fn, predict_fn, labelled_idx, labelled_y, torch.from_numpy(unlabelled),
+                   rounds=pseudo_rounds, select_fn=lambda p: select_top_fraction(
+                       p, s.pseudo_fraction, torch.tensor([1 - prior, prior])))
+    _, model, chosen = max(candidates, key=lambda c: c[0])
     model.save_pretrained(out)
 
     # 5. decision threshold on validation
@@ -242,5 +271,6 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
             "valid": _valid_metrics(model, valid), "baselines_valid": baselines, "stages": stages,
             "imputed": data.imputed, "train_seconds": time.monotonic() - started, "settings": asdict(s)}
     (out / RISK_INFO).write_text(json.dumps(info, indent=2) + "\n")
-    say(f"chose {chosen} (validation ROC-AUC {best_auc:.4f}); threshold {threshold:.4f} ({rule})")
+    say(f"chose {chosen} (best validation {monitor}: {info['valid'][monitor]:.4f}); "
+        f"threshold {threshold:.4f} ({rule})")
     return info
