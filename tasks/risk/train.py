@@ -83,6 +83,7 @@ class RiskSettings:
     pseudo_fraction: float = 0.3         # hard: the most confident share, as 0/1 labels
     pseudo_teachers: int = 4             # soft: the first teacher averages this many models
     pseudo_epochs: int = 5               # epochs of each student (it sees every unlabelled row)
+    pseudo_temperature: float = 1.0      # soft: sharpen the teacher's probabilities (< 1: surer)
     cost_fn: float | None = None
     cost_fp: float | None = None
     target_precision: float | None = None
@@ -251,7 +252,8 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
     if s.pseudo_labels == "soft":
         distill(train_fn, predict_fn, labelled_idx, labelled_y, torch.from_numpy(unlabelled), num_classes=2,
                 rounds=pseudo_rounds, score_fn=lambda net: next(c[0] for c in candidates if c[1] is net),
-                teachers=s.pseudo_teachers if len(unlabelled) and pseudo_rounds else 1)
+                teachers=s.pseudo_teachers if len(unlabelled) and pseudo_rounds else 1,
+                temperature=s.pseudo_temperature)
     else:
         self_train(train_fn, predict_fn, labelled_idx, labelled_y, torch.from_numpy(unlabelled),
                    rounds=pseudo_rounds, select_fn=lambda p: select_top_fraction(
