@@ -21,7 +21,7 @@ def perturb_(module: torch.nn.Module) -> torch.nn.Module:
     return module.double()
 
 
-def close(ours: torch.Tensor, ref: np.ndarray) -> None:
+def assert_matches_reference(ours: torch.Tensor, ref: np.ndarray) -> None:
     np.testing.assert_allclose(ours.detach().numpy(), ref, rtol=1e-10, atol=1e-12)
 
 
@@ -30,7 +30,7 @@ def test_softmax_matches_reference():
     """Hand-written softmax equals the NumPy one, including a fully -inf row."""
     x = torch.randn(4, 6, dtype=torch.float64) * 20
     x[2] = -float("inf")
-    close(softmax(x), reference.softmax(x.numpy()))
+    assert_matches_reference(softmax(x), reference.softmax(x.numpy()))
 
 
 @pytest.mark.exercise("1.2")
@@ -46,8 +46,8 @@ def test_attention_matches_reference(dims, t_k, data, seed):
     mask = data.draw(bool_masks((dims.batch, 1, dims.length, t_k), allow_empty_rows=True))
     out, weights = scaled_dot_product_attention(q, k, v, mask)
     ref_out, ref_weights = reference.attention(q.numpy(), k.numpy(), v.numpy(), mask.numpy())
-    close(out, ref_out)
-    close(weights, ref_weights)
+    assert_matches_reference(out, ref_out)
+    assert_matches_reference(weights, ref_weights)
 
 
 @pytest.mark.exercise("2.2")
@@ -63,8 +63,8 @@ def test_multi_head_attention_matches_reference(dims, t_k, data, seed):
     ref_out, ref_weights = reference.multi_head_attention(
         query.numpy(), kv.numpy(), kv.numpy(), reference.attention_params(mha), dims.nhead, mask.numpy()
     )
-    close(out, ref_out)
-    close(weights, ref_weights)
+    assert_matches_reference(out, ref_out)
+    assert_matches_reference(weights, ref_weights)
 
 
 @pytest.mark.exercise("4.1")
@@ -75,7 +75,7 @@ def test_layer_norm_matches_reference(d, seed):
     norm = perturb_(LayerNorm(d))
     x = torch.randn(2, 5, d, dtype=torch.float64) * 5 + 3
     ref = reference.layer_norm(x.numpy(), norm.weight.detach().numpy(), norm.bias.detach().numpy())
-    close(norm(x), ref)
+    assert_matches_reference(norm(x), ref)
 
 
 @pytest.mark.exercise("4.3")
@@ -87,7 +87,7 @@ def test_feed_forward_matches_reference(activation):
     p = {n: t.detach().numpy() for n, t in ff.named_parameters()}
     ref = reference.feed_forward(x.numpy(), p["linear1.weight"], p["linear1.bias"],
                                  p["linear2.weight"], p["linear2.bias"], activation)
-    close(ff(x), ref)
+    assert_matches_reference(ff(x), ref)
 
 
 @pytest.mark.exercise("4.5")
@@ -101,4 +101,4 @@ def test_encoder_layer_matches_reference(norm_first, activation):
     mask[..., 0] = True
     ref = reference.encoder_layer(x.numpy(), reference.encoder_layer_params(layer), nhead=4,
                                   norm_first=norm_first, mask=mask.numpy(), activation=activation)
-    close(layer(x, mask=mask), ref)
+    assert_matches_reference(layer(x, mask=mask), ref)
