@@ -9,6 +9,8 @@ The core, in the order a learner meets it:
 * :class:`LayerNorm`, :class:`FeedForward`, :class:`ResidualConnection`
 * :class:`EncoderLayer`, :class:`Encoder`, :class:`DecoderLayer`, :class:`Decoder`
 * :class:`Transformer` (encoder–decoder), :class:`TransformerConfig`, :class:`EncoderConfig`
+* :func:`record_attention`, :func:`plot_attention`, :func:`plot_training_curves` (pictures need
+  ``pip install minitransformer[plot]``)
 
 Names are imported on first use (``minitransformer.Transformer`` loads ``transformer.py`` and
 torch then), so that ``minitransformer --help`` answers without loading torch.
@@ -35,6 +37,7 @@ _EXPORTS = {
     "Transformer": "transformer", "TransformerConfig": "config", "EncoderConfig": "config",
     "PretrainedMixin": "io", "CausalLM": "language_model", "CausalLMConfig": "language_model",
     "generate": "generation", "set_attention_backend": "backend",
+    "plot_attention": "plotting", "plot_training_curves": "plotting",  # need the plot extra
 }
 _ALIASES = {"combine_masks": "merge_masks"}  # the name some courses use
 
@@ -69,6 +72,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see ordinary imports
     from minitransformer.language_model import CausalLM, CausalLMConfig
     from minitransformer.masks import causal_mask, merge_masks, padding_mask
     from minitransformer.norm import LayerNorm, layer_norm
+    from minitransformer.plotting import plot_attention, plot_training_curves
     from minitransformer.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
     from minitransformer.residual import ResidualConnection
     from minitransformer.rotary import RotaryEmbedding
