@@ -9,6 +9,7 @@ Commands::
     minitransformer forecast  train|evaluate|predict ...
     minitransformer risk      train|evaluate|predict ...
     minitransformer exercises list|make|check|progress
+    minitransformer plot      attention|curves ...  pictures (minitransformer.plot_cli; needs the plot extra)
 
 Fast help: this module imports neither torch nor any task at import time. A task's module is
 imported only when its command is used, so ``minitransformer --help`` lists every task without
@@ -70,6 +71,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "forecast": ("tasks.forecasting.cli", "sales forecasting from weekly or daily history"),
     "risk": ("tasks.risk.cli", "fraud and credit-risk detection on tables of transactions"),
     "exercises": ("minitransformer.exercises", "course exercises: student version, check, progress"),
+    "plot": ("minitransformer.plot_cli", "pictures: attention heatmaps, training curves"),
 }
 
 DEMO_MODULE = "minitransformer.demo"
