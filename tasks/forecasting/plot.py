@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minitransformer.cli import UsageError
+from minitransformer.plotting import new_figure, require_matplotlib, save_figure
 
 __all__ = ["plot_forecast"]
 
@@ -19,18 +19,13 @@ def plot_forecast(path: Path, series_id: str, history: np.ndarray, forecast: np.
                   lower: np.ndarray | None = None, upper: np.ndarray | None = None,
                   actual: np.ndarray | None = None, show_last: int = 156) -> Path:
     """Write a PNG to ``path``; ``show_last`` history points are drawn before the forecast."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise UsageError("--plot needs matplotlib, which is not installed: "
-                         "pip install minitransformer[plot]") from None
+    require_matplotlib("--plot")
     n, h = history.size, forecast.size
     start = max(0, n - show_last)
     past = np.arange(start, n)
     future = np.arange(n, n + h)
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig = new_figure(9, 4)
+    ax = fig.subplots()
     ax.plot(past, history[start:], color="black", linewidth=1, label="history")
     if lower is not None and upper is not None:
         ax.fill_between(future, lower, upper, color="tab:blue", alpha=0.25, label="P10–P90")
@@ -40,8 +35,4 @@ def plot_forecast(path: Path, series_id: str, history: np.ndarray, forecast: np.
     ax.set_title(f"series {series_id}")
     ax.set_xlabel("step")
     ax.legend(loc="upper left")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
