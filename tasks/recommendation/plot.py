@@ -98,6 +98,10 @@ def attention_views(model_dir: str | Path, text: str):
     top = [item_map.token(int(i)) for i in torch.topk(scores, min(3, len(item_map))).indices
            if torch.isfinite(scores[i])]
     labels = ["[MASK]" if i == model.config.mask_id else item_map.token(i) for i in items[0].tolist()]
-    note = f", {len(unknown)} unknown item(s) left out" if unknown else ""
-    title = f"{model.config.kind}: history of {len(history)} item(s){note}; next: {', '.join(top)}"
+    shown = sum(label != "[MASK]" for label in labels)
+    notes = [f"the last {shown} of {len(history)} known items" if shown < len(history)
+             else f"{len(history)} item(s)"]
+    notes += [f"{len(unknown)} unknown item(s) left out"] if unknown else []
+    notes += [f"next: {', '.join(top)}"] if top else []
+    title = f"{model.config.kind}: " + "; ".join(notes)
     return [AttentionView("encoder", dict(maps), labels, labels, title)]
