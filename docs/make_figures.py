@@ -537,6 +537,188 @@ def fig_pseudo_labels():
     return save(fig, "pseudo_labels")
 
 
+
+# ----------------------------------------------------------------------------- task tutorials
+CORE_COLOUR, TASK_COLOUR, DATA_COLOUR = "#cfe2f3", "#fde8c8", "white"
+
+
+def _task_diagram(stages, also_core, height=4.6):
+    """A bottom-to-top data flow of one task head: which boxes are the core's, which the task's.
+
+    ``stages``: rows from the input (bottom) to the output (top); a row is ``(text, colour)`` or
+    a list of them (boxes side by side). ``also_core``: lines for the side note listing the
+    core pieces used around the model (training, metrics...).
+    """
+    fig, ax = plt.subplots(figsize=(9.0, height))
+    rows = len(stages)
+    top = rows * 1.0 + 0.3
+    ax.set_xlim(0, 10.6)
+    ax.set_ylim(0, top + 0.6)
+    ax.axis("off")
+    centre, width = 3.55, 6.9
+    previous = None
+    for i, stage in enumerate(stages):
+        boxes = stage if isinstance(stage, list) else [stage]
+        y = 0.5 + i * 1.0
+        w = (width - 0.2 * (len(boxes) - 1)) / len(boxes)
+        xs = [centre - width / 2 + w / 2 + k * (w + 0.2) for k in range(len(boxes))]
+        for x, (text, colour) in zip(xs, boxes):
+            _box(ax, x, y, text, colour, w, 0.66, fontsize=7.5 if len(boxes) == 1 else 7)
+        if previous is not None:
+            for x0 in previous[0]:
+                for x1 in xs:
+                    if len(previous[0]) == 1 or len(xs) == 1 or x0 == x1:
+                        _arrow(ax, (x0, previous[1] + 0.33), (x1, y - 0.33))
+        previous = (xs, y)
+    ax.add_patch(FancyBboxPatch((7.25, 0.2), 3.3, top - 0.4, boxstyle="round,pad=0.02,rounding_size=0.1",
+                                fc=CORE_COLOUR, ec=GREY, lw=0.6, alpha=0.5))
+    ax.text(8.9, top - 0.45, "also from the core", ha="center", va="center", fontsize=8, weight="bold")
+    lines = [line if line.startswith(" ") else f"• {line}" for line in also_core]  # "  ...": continued
+    ax.text(7.4, top - 0.75, "\n".join(lines), ha="left", va="top",
+            fontsize=7.2, linespacing=1.45)
+    for k, (colour, label) in enumerate(((CORE_COLOUR, "core (minitransformer/)"),
+                                         (TASK_COLOUR, "task head (tasks/...)"))):
+        ax.add_patch(FancyBboxPatch((0.3 + 3.2 * k, top + 0.12), 0.35, 0.25, boxstyle="round,pad=0.01",
+                                    fc=colour, ec="black", lw=0.6))
+        ax.text(0.75 + 3.2 * k, top + 0.245, label, va="center", fontsize=8)
+    return fig
+
+
+def fig_risk_model():
+    fig = _task_diagram([
+        ("a table row: numbers, categories, month-by-month column groups", DATA_COLOUR),
+        [("numeric column $j$\n$z_j W_j + b_j$", TASK_COLOUR),
+         ("categorical column $j$\n$E_j[\\mathrm{id}_j] + b_j$ (0: unknown)", TASK_COLOUR),
+         ("history step $t$\n$\\Sigma_g (z_{g,t} W_g + b_g) + P_t$", TASK_COLOUR)],
+        ("tokens [CLS], columns, steps   (B, T, D)", TASK_COLOUR),
+        ("Encoder × 3 (pre-norm): every feature attends to every other", CORE_COLOUR),
+        ("[CLS] output → ReLU → Linear → logit   (B,)", TASK_COLOUR),
+        ("score ≥ threshold? (chosen on validation: cost, precision or F1)", CORE_COLOUR),
+    ], ["Trainer: early stopping, checkpoints,", "   time budget", "save_pretrained / from_pretrained",
+        "roc_auc, average_precision,", "   choose_threshold, expected_cost", "distill / self_train (pseudo-labels)",
+        "record_attention (explain)"])
+    return save(fig, "risk_model")
+
+
+def fig_qa_model():
+    fig = _task_diagram([
+        ("a question, in English or Chinese", DATA_COLOUR),
+        ("BPETokenizer → [CLS] t₁ … tₙ   (B, T)", CORE_COLOUR),
+        ("TokenEmbedding · √D + LearnedPositionalEmbedding", CORE_COLOUR),
+        ("Encoder (pre-norm, padding mask)   (B, T, D)", CORE_COLOUR),
+        ("mean pooling + bag of hashed n-grams → sentence vector   (B, D)", TASK_COLOUR),
+        [("intent: Linear → softmax;\nmax p ≤ τ → a human", TASK_COLOUR),
+         ("matching: [u, v, |u−v|, u⊙v]\n→ MLP: same question?", TASK_COLOUR)],
+    ], ["Trainer: early stopping, best epoch", "mask_tokens (masked-token", "   pretraining)",
+        "self_train (few labels)", "accuracy, macro_f1, roc_auc,", "   choose_threshold",
+        "CharTokenizer (Chinese matching)", "Transformer + generate: the replies",
+        "   head, its own encoder–decoder", "   with beam search"], height=4.9)
+    return save(fig, "qa_model")
+
+
+def fig_forecast_model():
+    fig = _task_diagram([
+        ("a product's last C weekly sales (padded with a mask when shorter)", DATA_COLOUR),
+        ("instance normalisation: z = (x − μ) / s, undone on the output", TASK_COLOUR),
+        ("patches of 8 weeks → Linear → tokens   (B, C/8, D)", TASK_COLOUR),
+        ("+ LearnedPositionalEmbedding", CORE_COLOUR),
+        ("Encoder × 2 (pre-norm, empty patches masked)", CORE_COLOUR),
+        ("flatten → Linear → all H weeks at once (P10, P50, P90 optional)", TASK_COLOUR),
+        ("median of 3 members (different seeds and contexts)", TASK_COLOUR),
+    ], ["Trainer: early stopping,", "   checkpoints, time budget", "mae, rmse, smape, mase, owa,",
+        "   pinball_loss (metrics.forecasting)", "save_pretrained / from_pretrained",
+        "masked patch pretraining uses", "   the same Encoder"], height=5.3)
+    return save(fig, "forecast_model")
+
+
+def fig_recommendation_model():
+    fig = _task_diagram([
+        ("a shopper's history: item ids, oldest first, left-padded   (B, T)", DATA_COLOUR),
+        ("item embedding E (0 = padding, N+1 = [MASK])", TASK_COLOUR),
+        ("+ LearnedPositionalEmbedding (counted from the most recent item)", CORE_COLOUR),
+        [("Encoder × 2, causal mask\n(SASRec: predicts the next item)", CORE_COLOUR),
+         ("Encoder × 2, no mask, [MASK] items\n(BERT4Rec: fills in the blanks)", CORE_COLOUR)],
+        ("scores = H_last · Eᵀ (tied): one score per item   (B, N)", TASK_COLOUR),
+        ("top-k, items already bought left out", TASK_COLOUR),
+    ], ["Trainer: early stopping on", "   validation NDCG@10", "causal_mask, mask_tokens",
+        "hit_rate_at_k, ndcg_at_k, mrr", "   (metrics.ranking)", "save_pretrained / from_pretrained",
+        "record_attention (why this item?)"], height=5.0)
+    return save(fig, "recommendation_model")
+
+
+
+def trained_risk_model():
+    """The small simulated-fraud model of docs/tasks/risk.md (same data, settings and seed), with
+    its scores on the ten test days (cached)."""
+    if "risk" not in _TRAINED:
+        import tempfile
+
+        from tasks.risk.data import Table, read_table
+        from tasks.risk.evaluate import load_run
+        from tasks.risk.simulate import SimulatorConfig, write_transactions
+        from tasks.risk.train import RiskSettings, train_risk_model
+
+        with tempfile.TemporaryDirectory() as tmp:
+            write_transactions(Path(tmp) / "tx.csv", SimulatorConfig(customers=200, days=40, seed=0))
+            table = read_table(Path(tmp) / "tx.csv")
+            day = table.columns.index("day")
+            train = Table(table.columns, [row for row in table.rows if int(row[day]) < 30])
+            test = Table(table.columns, [row for row in table.rows if int(row[day]) >= 30])
+            settings = RiskSettings(
+                target="is_fraud", drop=["transaction_id", "fraud_scenario", "customer_id", "terminal_id", "day"],
+                d_model=32, nhead=4, num_layers=1, epochs=6, batch_size=128, lr=3e-3, device="cpu",
+                verbose=False)
+            train_risk_model(train, settings, Path(tmp) / "run")
+            run = load_run(Path(tmp) / "run")
+            data = run.encode(test, require_target=True)
+            _TRAINED["risk"] = (data.labels, run.score(data), run.threshold)
+    return _TRAINED["risk"]
+
+
+def fig_risk_pr_curve():
+    from tasks.risk.plot import plot_pr_roc
+
+    labels, scores, threshold = trained_risk_model()
+    return plot_pr_roc(OUT / "risk_pr_curve.png", labels, scores, threshold,
+                       title="Simulated card fraud, days 30-39 (the tutorial's small model)")
+
+
+def trained_faq_router():
+    """``qa train --data builtin`` (the CLI preset, seed 0) and its decisions on the held-out
+    questions of the built-in FAQ (cached)."""
+    if "faq" not in _TRAINED:
+        from tasks.qa.faq_builtin import ANSWERS, faq_split
+        from tasks.qa.router import IntentRouter, faq_settings
+
+        train, test = faq_split()
+        router = IntentRouter.train([q for q, _ in train], [y for _, y in train], settings=faq_settings(),
+                                    answers=ANSWERS, seed=0, device="cpu", verbose=False)
+        _TRAINED["faq"] = (router, test, router.decide([q for q, _ in test]))
+    return _TRAINED["faq"]
+
+
+def fig_qa_confusion():
+    from tasks.qa.plot import plot_confusion
+
+    router, test, decisions = trained_faq_router()
+    shop = [i for i, (_, intent) in enumerate(test) if intent != "oos"]
+    return plot_confusion(OUT / "qa_confusion.png", [test[i][1] for i in shop],
+                          [decisions[i]["intent"] for i in shop], router.labels, top=12,
+                          title="Built-in FAQ: the 192 held-out shop questions (qa train --data builtin)")
+
+
+def fig_qa_confidence():
+    from tasks.qa.plot import plot_confidence
+
+    router, test, decisions = trained_faq_router()
+    # shop questions only: an out-of-scope question whose top class is "oos" is handed off
+    # whatever its confidence, which a histogram of confidences cannot show
+    shop = [(d, intent) for d, (_, intent) in zip(decisions, test) if intent != "oos"]
+    return plot_confidence(OUT / "qa_confidence.png", [d["confidence"] for d, _ in shop],
+                           [d["top_intent"] == intent for d, intent in shop], router.threshold,
+                           title="Built-in FAQ, the 192 held-out shop questions: where the hand-off cuts")
+
+
 FIGURES = {
     "attention_scaling": fig_attention_scaling,
     "cross_attention": fig_cross_attention,
@@ -554,6 +736,11 @@ FIGURES = {
     "sampling": fig_sampling,
     "objectives": fig_objectives,
     "pseudo_labels": fig_pseudo_labels,
+    "risk_model": fig_risk_model,
+    "qa_model": fig_qa_model,
+    "risk_pr_curve": fig_risk_pr_curve,
+    "qa_confusion": fig_qa_confusion,
+    "qa_confidence": fig_qa_confidence,
 }
 
 
