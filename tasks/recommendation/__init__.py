@@ -12,7 +12,8 @@ The head, file by file (each one concept):
 * ``train.py``     -- training examples, length-bucketed batches, masking, the ``Trainer`` run.
 * ``evaluate.py``  -- full-ranking (history excluded) and sampled-negative protocols.
 * ``baselines.py`` -- most-popular and item-to-item transition scorers.
-* ``cli.py``       -- ``minitransformer recommend train|evaluate|predict``.
+* ``synthetic.py`` -- a seeded shop simulator (tastes, bundles) for the demo, tutorial and tests.
+* ``cli.py``       -- ``minitransformer recommend train|evaluate|predict|simulate``.
 
 Metrics live in :mod:`minitransformer.metrics.ranking`, the masking in
 :mod:`minitransformer.masking` (shared with the QA head).

@@ -6,6 +6,11 @@
     minitransformer recommend evaluate --model DIR --data PATH [--protocol full|sampled]
                                         [--split test|valid] [--json FILE]
     minitransformer recommend predict  --model DIR --history "ITEM ITEM ..." [--k 10]
+    minitransformer recommend simulate --out FILE.csv [--users N] [--items M] [--seed S]
+
+``simulate`` writes a shop's purchase log with planted patterns (shoppers' tastes, bundles
+such as ``phone -> case -> charger``; see :mod:`tasks.recommendation.synthetic`) in the ``csv``
+format that ``train`` reads.
 
 Training defaults (chosen on Amazon Beauty to fit 20 minutes on 2 CPU cores): SASRec,
 full-softmax cross-entropy at every position, d_model 64, 2 layers, 1 head, dropout 0.3, max-len
@@ -27,7 +32,7 @@ import json
 import sys
 from pathlib import Path
 
-from minitransformer.cli import UsageError, add_common_options, add_task_actions
+from minitransformer.cli import UsageError, add_common_options, add_task_actions, positive_int
 
 ITEM_MAP_NAME = "item_map.json"
 #: BERT4Rec learns from ~20% of the positions per pass and needs many more (cheaper) epochs
@@ -35,8 +40,16 @@ DEFAULT_EPOCHS = {"sasrec": 30, "bert4rec": 80}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    actions = add_task_actions(parser, common=False)
+    actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "simulate"), common=False)
     train, evaluate, predict = actions["train"], actions["evaluate"], actions["predict"]
+    simulate = actions["simulate"]
+    simulate.add_argument("--out", type=Path, metavar="FILE", help="the CSV file to write")
+    add_common_options(simulate, skip=("data", "out", "model", "epochs", "batch_size", "lr", "device",
+                                       "max_minutes", "resume", "json"))
+    simulate.add_argument("--users", type=positive_int, default=4000, metavar="N",
+                          help="shoppers (default 4000)")
+    simulate.add_argument("--items", type=positive_int, default=240, metavar="M",
+                          help="about this many items, in 24 categories (default 240)")
     add_common_options(train, skip=("model",))
     train.add_argument("--model", choices=("sasrec", "bert4rec"), default="sasrec",
                        help="architecture: causal SASRec (default) or bidirectional BERT4Rec")
@@ -71,7 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int | None:
-    return {"train": _train, "evaluate": _evaluate, "predict": _predict}[args.action](args)
+    return {"train": _train, "evaluate": _evaluate, "predict": _predict,
+            "simulate": _simulate}[args.action](args)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -237,4 +251,14 @@ def _predict(args) -> int:
         print(f"  {a['item']} (#{a['position']})  {a['weight']:.3f}")
     _write_json(args.json, {"recommendations": recommendations, "attention": attention,
                             "unknown_items": unknown, "unknown_count": len(unknown)})
+    return 0
+
+
+def _simulate(args) -> int:
+    from tasks.recommendation.synthetic import ShopConfig, write_purchases
+
+    _require(args, "out")
+    counts = write_purchases(args.out, ShopConfig.for_items(args.items, users=args.users, seed=args.seed))
+    print(f"{counts['purchases']} purchases of {counts['items']} items by {counts['users']} shoppers "
+          f"written to {args.out}")
     return 0
