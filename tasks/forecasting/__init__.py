@@ -9,7 +9,8 @@ Files, in reading order:
 * ``pretrain.py``  -- masked patch reconstruction (self-supervised), optional before training
 * ``pipeline.py``  -- train an ensemble with the core ``Trainer``, save/load, predict, score
 * ``plot.py``      -- history, forecast, P10–P90 band and actuals as a PNG (matplotlib optional)
-* ``cli.py``       -- ``minitransformer forecast train|evaluate|predict``
+* ``synthetic.py`` -- a seeded simulator of weekly sales (seasons, trends, promotions) for the demo and tests
+* ``cli.py``       -- ``minitransformer forecast train|evaluate|predict|simulate``
 
 The metrics (MAE, RMSE, MASE, sMAPE, OWA, pinball) are in :mod:`minitransformer.metrics.forecasting`.
 """

@@ -5,6 +5,7 @@
     minitransformer forecast train    --data PATH [--format auto] --horizon H [--context C] --out DIR
     minitransformer forecast evaluate --model DIR --data TRAIN_PATH [--test TEST_PATH] [--json FILE]
     minitransformer forecast predict  --model DIR --data PATH [--series ID] [--plot out.png]
+    minitransformer forecast simulate --out FILE.csv [--products N] [--weeks W] [--holdout H] [--seed S]
 
 ``evaluate`` without ``--test`` holds out the last H values of each series and forecasts them
 from the rest (an honest score only on a file the model was not trained on: the default refit
@@ -13,7 +14,9 @@ values each) it forecasts from the full series and scores against the test file.
 evaluation prints the model beside the hand-written baselines; ``--json`` writes MAE, RMSE,
 MASE, sMAPE, OWA for the model and, under ``"baselines"``, for each baseline. ``predict``
 prints ``series_id,step,forecast[,p10,p90]`` as CSV; ``--holdout`` forecasts the last H
-values instead (to compare with the actuals).
+values instead (to compare with the actuals). ``simulate`` writes weekly sales of many products
+with yearly seasonality, trend, promotions and noise (:mod:`tasks.forecasting.synthetic`) in the
+long format; ``--holdout H`` puts the last H weeks in ``FILE_test.csv`` for ``evaluate --test``.
 
 Training defaults (``ForecastSettings``): 3 members (contexts 8H, 6H, 10H, capped at half the
 median series length for short series), patches of 8 steps, d_model 64, 2 layers, 5 epochs of
@@ -32,7 +35,13 @@ import json
 import sys
 from pathlib import Path
 
-from minitransformer.cli import UsageError, add_task_actions
+from minitransformer.cli import (
+    UsageError,
+    add_common_options,
+    add_task_actions,
+    non_negative_int,
+    positive_int,
+)
 
 __all__ = ["add_arguments", "run"]
 
@@ -52,8 +61,10 @@ def _quantiles(text: str) -> list[float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``train``/``evaluate``/``predict`` and their options."""
-    actions = add_task_actions(parser)
+    actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "simulate"), common=False)
+    simulate = actions.pop("simulate")
     for p in actions.values():
+        add_common_options(p)
         p.add_argument("--format", choices=_FORMATS, default="auto", help="input layout (default auto)")
     train = actions["train"]
     train.add_argument("--horizon", type=int, required=True, metavar="H", help="steps to forecast")
@@ -82,9 +93,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     predict.add_argument("--plot", type=Path, metavar="PNG", help="draw the forecast of --series")
     predict.add_argument("--holdout", action="store_true",
                          help="forecast the last H values from the rest (plots show the actuals)")
+    simulate.add_argument("--out", type=Path, metavar="FILE", help="the long CSV to write")
+    add_common_options(simulate, skip=("data", "out", "model", "epochs", "batch_size", "lr", "device",
+                                       "max_minutes", "resume", "json"))
+    simulate.add_argument("--products", type=positive_int, default=300, metavar="N",
+                          help="series (default 300)")
+    simulate.add_argument("--weeks", type=positive_int, default=156, metavar="W",
+                          help="weeks of sales per product (default 156)")
+    simulate.add_argument("--holdout", type=non_negative_int, default=0, metavar="H",
+                          help="write the last H weeks to FILE_test.csv instead (default 0)")
 
 
 def run(args: argparse.Namespace) -> int | None:
+    if args.action == "simulate":
+        return _simulate(args)
     if args.resume is not None:
         raise UsageError("--resume: not supported by 'forecast' (retrain; each member keeps its "
                          "own checkpoints under DIR/member_*)")
@@ -226,6 +248,17 @@ def _predict(args) -> int:
                              None if actuals is None else np.asarray(actuals[0]))
         print(f"plot written to {path}", file=sys.stderr)
     _write_json(args.json, {"series": data.ids, "quantiles": quantiles, "forecasts": out.tolist()})
+    return 0
+
+
+def _simulate(args) -> int:
+    from tasks.forecasting.synthetic import SalesConfig, write_sales
+
+    out = _need(args, "out", "--out")
+    summary = write_sales(out, SalesConfig(products=args.products, weeks=args.weeks, seed=args.seed),
+                          holdout=args.holdout)
+    print(f"{summary['series']} products x {summary['weeks']} weeks written to "
+          + " and ".join(summary["files"]))
     return 0
 
 
