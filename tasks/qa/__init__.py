@@ -7,5 +7,6 @@ encoder), :mod:`.pretrain` (masked-token pretraining), :mod:`.intent` (the class
 :mod:`.oos` (the hand-off threshold), :mod:`.router` (tokenizer + classifier + threshold +
 answers), :mod:`.matching` (bi-encoder question matching and FAQ retrieval), :mod:`.replies`
 (encoder–decoder replies with beam search), :mod:`.semi` (few labels + self-training),
-:mod:`.bundle` (the model directory) and :mod:`.cli` (``minitransformer qa ...``).
+:mod:`.bundle` (the model directory), :mod:`.baselines` (a TF-IDF nearest-centroid intent baseline
+in NumPy) and :mod:`.cli` (``minitransformer qa ...``).
 """
