@@ -719,6 +719,47 @@ def fig_qa_confidence():
                            title="Built-in FAQ, the 192 held-out shop questions: where the hand-off cuts")
 
 
+
+def fig_recommendation_attention():
+    """The small SASRec of docs/tasks/recommendation.md (same shop, settings and seed) on its
+    example shopper: the attention of the last position in layer 0 and the top five items."""
+    import tempfile
+
+    from minitransformer.training import TrainConfig
+    from tasks.recommendation.data import load_split
+    from tasks.recommendation.models import RecommenderConfig
+    from tasks.recommendation.plot import plot_history_attention
+    from tasks.recommendation.synthetic import ShopConfig, bundle_partner, write_purchases
+    from tasks.recommendation.train import TaskSettings, train_recommender
+
+    shop = ShopConfig(users=1500, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_purchases(Path(tmp) / "purchases.csv", shop)
+        split = load_split(Path(tmp) / "purchases.csv")
+    config = RecommenderConfig(num_items=split.num_items, kind="sasrec", max_len=25, d_model=64, nhead=2,
+                               num_layers=2, dim_feedforward=128, dropout=0.1)
+    train_config = TrainConfig(epochs=12, lr=5e-3, warmup_steps=20, seed=0, device="cpu", monitor="NDCG@10",
+                               mode="max", verbose=False, progress=False)
+    model, _, _ = train_recommender(split, config, train_config, TaskSettings(batch_size=64, eval_users=500))
+    model.eval()
+    name = split.item_map.token
+    for history, target in zip(split.test.inputs, split.test.targets):
+        if len(history) >= 5 and bundle_partner(name(history[-2]), shop) == (name(history[-1]), name(target)):
+            break
+    with torch.no_grad(), record_attention(model) as maps:
+        scores = model.next_item_scores([history])[0]  # (N + 2,)
+    scores[0] = scores[config.mask_id] = float("-inf")
+    scores[torch.tensor(history)] = float("-inf")
+    top = torch.topk(scores, 5)
+    shown = history[-config.max_len:]
+    weights = maps["encoder.layers.0.self_attn"][0, :, -1].mean(0)  # (T,) last position, mean of heads
+    return plot_history_attention(
+        OUT / "recommendation_attention.png", [name(i) for i in shown], weights,
+        [(name(int(i)), float(v)) for v, i in zip(top.values, top.indices)],
+        title=f"Simulated shop: what comes after {name(shown[-2])}, {name(shown[-1])}? "
+              f"(bought next: {name(target)}; attention of layer 0)")
+
+
 FIGURES = {
     "attention_scaling": fig_attention_scaling,
     "cross_attention": fig_cross_attention,
@@ -741,6 +782,8 @@ FIGURES = {
     "risk_pr_curve": fig_risk_pr_curve,
     "qa_confusion": fig_qa_confusion,
     "qa_confidence": fig_qa_confidence,
+    "recommendation_model": fig_recommendation_model,
+    "recommendation_attention": fig_recommendation_attention,
 }
 
 
