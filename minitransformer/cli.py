@@ -3,7 +3,7 @@
 Commands::
 
     minitransformer info                         versions, device, threads
-    minitransformer demo [--quick] [--out DIR]   the end-to-end demo (minitransformer.demo)
+    minitransformer demo [--quick] [--out DIR]   the four use cases on built-in data (tasks.demo)
     minitransformer recommend train|evaluate|predict ...
     minitransformer qa        train|evaluate|predict ...
     minitransformer forecast  train|evaluate|predict ...
@@ -74,7 +74,8 @@ TASKS: dict[str, tuple[str, str]] = {
     "plot": ("minitransformer.plot_cli", "pictures: attention heatmaps, training curves"),
 }
 
-DEMO_MODULE = "minitransformer.demo"
+#: the demo's module (``main(args)``); a task package, named by a string: the core imports no task
+DEMO_MODULE = "tasks.demo"
 
 
 class UsageError(ValueError):
@@ -226,10 +227,11 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the end-to-end demo and write a report")
     demo.add_argument("--quick", action="store_true", help="a smaller, faster demo")
     demo.add_argument("--out", type=Path, metavar="DIR",
-                      help="report directory (default: the demo's own, under demo-report/)")
+                      help="report folder (default demo-report/)")
     demo.add_argument("--seed", type=non_negative_int, default=0, metavar="N", help="random seed")
     demo.add_argument("--device", type=_device, default="auto", help="auto|cpu|cuda|cuda:N|mps")
-    demo.add_argument("--max-minutes", type=positive_float, metavar="X", help="time budget")
+    demo.add_argument("--max-minutes", type=positive_float, metavar="X",
+                      help="training budget of the whole demo, split over the four use cases")
     demo.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     demo.set_defaults(handler=_run_demo)
 
