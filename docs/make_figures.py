@@ -760,6 +760,35 @@ def fig_recommendation_attention():
               f"(bought next: {name(target)}; attention of layer 0)")
 
 
+
+def fig_forecast_band():
+    """The model of docs/tasks/forecasting.md (same simulated shop, settings and seed) on the best
+    seller among the Christmas products (the winter season profile), whose peak is held out."""
+    import tempfile
+
+    import numpy as np
+
+    from tasks.forecasting.data import load_series
+    from tasks.forecasting.pipeline import ForecastSettings, load_ensemble, predict, train_ensemble
+    from tasks.forecasting.plot import plot_forecast
+    from tasks.forecasting.synthetic import SalesConfig, simulate_sales, write_sales
+
+    shop = SalesConfig(products=100, weeks=156, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_sales(folder / "sales.csv", shop, holdout=13)
+        train, test = load_series(folder / "sales.csv"), load_series(folder / "sales_test.csv")
+        settings = ForecastSettings(horizon=13, context=104, members=1, epochs=3, lr=3e-3, refit=False,
+                                    quantiles=[0.1, 0.5, 0.9], format=train.format)
+        train_ensemble(train, settings, folder / "model", seed=0, device="cpu", log=lambda *args: None)
+        _, models = load_ensemble(folder / "model")
+    quantiles = predict(models, train, 13, dict(zip(test.ids, test.covariates)))  # (S, H, Q)
+    winter = [k for k, profile in enumerate(simulate_sales(shop)["profile"]) if profile == "winter"]
+    i = max(winter, key=lambda k: train.values[k][-52:].mean())
+    return plot_forecast(OUT / "forecast_band.png", train.ids[i], train.values[i], quantiles[i, :, 1],
+                         quantiles[i, :, 0], quantiles[i, :, 2], np.asarray(test.values[i]), show_last=104)
+
+
 FIGURES = {
     "attention_scaling": fig_attention_scaling,
     "cross_attention": fig_cross_attention,
@@ -784,6 +813,8 @@ FIGURES = {
     "qa_confidence": fig_qa_confidence,
     "recommendation_model": fig_recommendation_model,
     "recommendation_attention": fig_recommendation_attention,
+    "forecast_model": fig_forecast_model,
+    "forecast_band": fig_forecast_band,
 }
 
 
