@@ -595,8 +595,8 @@ def fig_risk_model():
         ("[CLS] output → ReLU → Linear → logit   (B,)", TASK_COLOUR),
         ("score ≥ threshold? (chosen on validation: cost, precision or F1)", CORE_COLOUR),
     ], ["Trainer: early stopping, checkpoints,", "   time budget", "save_pretrained / from_pretrained",
-        "roc_auc, average_precision,", "   choose_threshold, expected_cost", "distill / self_train (pseudo-labels)",
-        "record_attention (explain)"])
+        "roc_auc, average_precision,", "   choose_threshold, expected_cost",
+        "distill / self_train (pseudo-labels)", "record_attention (explain)"])
     return save(fig, "risk_model")
 
 
@@ -664,10 +664,9 @@ def trained_risk_model():
             day = table.columns.index("day")
             train = Table(table.columns, [row for row in table.rows if int(row[day]) < 30])
             test = Table(table.columns, [row for row in table.rows if int(row[day]) >= 30])
-            settings = RiskSettings(
-                target="is_fraud", drop=["transaction_id", "fraud_scenario", "customer_id", "terminal_id", "day"],
-                d_model=32, nhead=4, num_layers=1, epochs=6, batch_size=128, lr=3e-3, device="cpu",
-                verbose=False)
+            drop = ["transaction_id", "fraud_scenario", "customer_id", "terminal_id", "day"]
+            settings = RiskSettings(target="is_fraud", drop=drop, d_model=32, nhead=4, num_layers=1, epochs=6,
+                                    batch_size=128, lr=3e-3, device="cpu", verbose=False)
             train_risk_model(train, settings, Path(tmp) / "run")
             run = load_run(Path(tmp) / "run")
             data = run.encode(test, require_target=True)
