@@ -65,8 +65,10 @@ def _markdown(results, rows, about: list[str], failures: list[str], root: Path) 
     parts += [f"**Failed:** {failure}" for failure in failures]
     for result in results:
         parts += ["", f"## {result.name}", "", f"Data: {result.data}.", ""]
-        parts += [f"{note}" for note in result.notes] + [""]
-        parts += [f"Trained model: `{_relative(result.run_dir, root)}/`. Try:", "", "```bash",
+        for note in result.notes:
+            parts += [note, ""]
+        parts += [f"Trained model: `{_relative(result.run_dir, root)}/`. Try, from the folder the demo "
+                  "ran in:", "", "```bash",
                   command_line(result.next_command), "```", "", f"({result.next_note}.)", ""]
         for picture in result.pictures:
             parts += [f"![{picture.caption}]({_relative(picture.path, root)})", "",
@@ -97,7 +99,8 @@ def _html(results, rows, about: list[str], failures: list[str], root: Path) -> s
     for result in results:
         body += [f"<h2>{e(result.name)}</h2>", f"<p>Data: {e(result.data)}.</p>"]
         body += [f"<p>{e(note)}</p>" for note in result.notes]
-        body += [f"<p>Trained model: <code>{e(_relative(result.run_dir, root))}/</code>. Try:</p>",
+        body += [f"<p>Trained model: <code>{e(_relative(result.run_dir, root))}/</code>. Try, from the "
+                 "folder the demo ran in:</p>",
                  f"<pre>{e(command_line(result.next_command))}</pre>", f"<p>({e(result.next_note)}.)</p>"]
         for picture in result.pictures:
             body += [f'<figure><img src="{e(_relative(picture.path, root))}" alt="{e(picture.caption)}">'
