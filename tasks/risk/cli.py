@@ -82,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--loss", choices=("bce", "balanced", "focal"), default="bce",
                        help="bce (default), class-weighted bce, or focal loss")
     train.add_argument("--pretrain-epochs", type=int, metavar="N",
-                       help="masked-feature pretraining epochs (default 8 with unlabelled rows, else 0)")
+                       help="masked-feature pretraining epochs (default 30 with unlabelled rows, else 0)")
     train.add_argument("--pseudo-rounds", type=int, metavar="N",
                        help="pseudo-labelling rounds (default 2 with unlabelled rows, else 0)")
     train.add_argument("--pseudo-labels", choices=("soft", "hard"), default="soft",

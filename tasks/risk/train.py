@@ -77,7 +77,7 @@ class RiskSettings:
     num_layers: int = 3
     dropout: float = 0.1
     loss: str = "bce"
-    pretrain_epochs: int | None = None   # None: 8 when there are unlabelled rows, else 0
+    pretrain_epochs: int | None = None   # None: 30 when there are unlabelled rows, else 0
     pseudo_rounds: int | None = None     # None: 2 when there are unlabelled rows, else 0
     pseudo_labels: str = "soft"          # soft: teacher probabilities on every unlabelled row
     pseudo_fraction: float = 0.3         # hard: the most confident share, as 0/1 labels
@@ -132,6 +132,43 @@ def _valid_metrics(model: TabularTransformer, valid) -> dict[str, float]:
     return {"roc_auc": roc_auc(truth, probs), "auprc": average_precision(truth, probs), "loss": loss}
 
 
+PRETRAIN_HOLDOUT = 0.05  # share of all rows held out to validate the pretraining (at least 500)
+
+
+def _pretrain_holdout(rows: np.ndarray, valid_rows: np.ndarray, seed: int) -> np.ndarray:
+    """Rows that validate the pretraining: the labelled validation rows plus a seeded sample of
+    the others, so that the reconstruction loss is measured on enough rows to be steady."""
+    rest = np.setdiff1d(rows, valid_rows)
+    extra = min(len(rest) // 2, max(500, int(PRETRAIN_HOLDOUT * len(rows))) - len(valid_rows))
+    picked = np.random.default_rng(seed).choice(rest, size=max(extra, 0), replace=False)
+    return np.sort(np.concatenate([valid_rows, picked]))
+
+
+class _FixedMaskBatches:
+    """Validation batches of the pretraining with masks drawn once (seeded): the same cells are
+    hidden at every epoch, so the loss changes only when the model does."""
+
+    def __init__(self, numeric: torch.Tensor, categorical: torch.Tensor, wrapper: MaskedFeatureModel,
+                 seed: int, batch_size: int = 1024):
+        generator = torch.Generator().manual_seed(seed)
+        cells = wrapper.model.num_numeric + wrapper.model.num_categorical
+        mask = torch.rand(len(numeric), cells, generator=generator) < wrapper.mask_rate
+        mask[torch.arange(len(numeric)), torch.randint(cells, (len(numeric),), generator=generator)] = True
+        self.batches = [(numeric[i:i + batch_size], categorical[i:i + batch_size], mask[i:i + batch_size])
+                        for i in range(0, len(numeric), batch_size)]
+
+
+def _reconstruction_metrics(wrapper: MaskedFeatureModel, data: _FixedMaskBatches) -> dict[str, float]:
+    device = next(wrapper.parameters()).device
+    total = count = 0.0
+    for numeric, categorical, mask in data.batches:
+        numeric, categorical, mask = numeric.to(device), categorical.to(device), mask.to(device)
+        cells = float(mask.sum())
+        total += float(masked_reconstruction_loss(wrapper, numeric, categorical, mask)) * cells
+        count += cells
+    return {"loss": total / max(count, 1.0)}
+
+
 class _Budget:
     """What is left of ``--max-minutes`` for the next stage."""
 
@@ -165,7 +202,7 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
     valid = _tensors(data, valid_rows, labels[valid_rows])
     prior = float(labels[train_rows].mean())
     pos_weight = (1 - prior) / prior
-    pretrain_epochs = s.pretrain_epochs if s.pretrain_epochs is not None else (8 if len(unlabelled) else 0)
+    pretrain_epochs = s.pretrain_epochs if s.pretrain_epochs is not None else (30 if len(unlabelled) else 0)
     pseudo_rounds = s.pseudo_rounds if s.pseudo_rounds is not None else (2 if len(unlabelled) else 0)
     out.mkdir(parents=True, exist_ok=True)
     say = print if s.verbose else (lambda *a, **k: None)
@@ -200,10 +237,12 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
     if pretrain_epochs:
         say(f"pretraining (masked-feature reconstruction) on {len(rows)} rows")
         wrapper = MaskedFeatureModel(model)
+        pretrain_valid = _pretrain_holdout(rows, valid_rows, s.seed)
         trainer = Trainer(wrapper, train_config(pretrain_epochs, "loss", "min"),
                           loss_fn=lambda m, b: masked_reconstruction_loss(m, b[0], b[1]),
-                          train_data=TensorDataset(*_tensors(data, np.setdiff1d(rows, valid_rows))),
-                          valid_data=TensorDataset(*_tensors(data, valid_rows)), out_dir=out / "pretrain")
+                          train_data=TensorDataset(*_tensors(data, np.setdiff1d(rows, pretrain_valid))),
+                          valid_data=_FixedMaskBatches(*_tensors(data, pretrain_valid), wrapper, s.seed),
+                          evaluate_fn=_reconstruction_metrics, out_dir=out / "pretrain")
         result = trainer.fit()
         stages.append({"stage": "pretrain", "best_loss": result.best_metric, "epochs": result.epochs_run})
         model = wrapper.model.cpu()
