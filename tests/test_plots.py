@@ -242,6 +242,10 @@ def test_qa_confusion_and_confidence(tmp_path):
     correct = [t == p for t, p in zip(y_true, ["refund", "退货", "退货", "shipping", None, "refund", "退货"])]
     assert_png(plot_confidence(tmp_path / "confidence.png", confidence, correct, threshold=0.45,
                                oos=[False] * 6 + [True]))
+    assert_png(plot_confidence(tmp_path / "handed.png", confidence, correct, threshold=0.45,
+                               oos=[False] * 6 + [True], handed_off=[False] * 6 + [True]))
+    with pytest.raises(ValueError, match="handed_off: expected 7 values"):
+        plot_confidence(tmp_path / "bad.png", confidence, correct, 0.45, handed_off=[True])
     with pytest.raises(ValueError, match="y_true has 7 values but y_pred has 2"):
         plot_confusion(tmp_path / "bad.png", y_true, y_pred[:2], labels)
     with pytest.raises(ValueError, match="index 9 is outside labels"):

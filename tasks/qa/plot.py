@@ -98,7 +98,8 @@ def plot_confusion(path: str | Path, y_true: Sequence, y_pred: Sequence, labels:
 
 
 def plot_confidence(path: str | Path, confidence: Sequence[float], correct: Sequence[bool],
-                    threshold: float, *, oos: Sequence[bool] | None = None, title: str | None = None) -> Path:
+                    threshold: float, *, oos: Sequence[bool] | None = None,
+                    handed_off: Sequence[bool] | None = None, title: str | None = None) -> Path:
     """Histograms of the router's confidence (its top probability) with the hand-off threshold.
 
     Questions it got right should sit right of the threshold, wrong and out-of-scope ones left
@@ -111,6 +112,9 @@ def plot_confidence(path: str | Path, confidence: Sequence[float], correct: Sequ
         threshold: the hand-off threshold (answers below it go to a person).
         oos: optional, per question whether it is out of scope (no intent is right); drawn as
             a third group.
+        handed_off: optional, per question whether the router handed it to a person; default
+            ``confidence < threshold``. Give it when the router also hands off for other reasons
+            (a router trained with ``oos`` rows hands off whenever ``oos`` is its top intent).
     """
     conf = np.asarray(confidence, dtype=np.float64)
     right = np.asarray(correct, dtype=bool)
@@ -124,6 +128,9 @@ def plot_confidence(path: str | Path, confidence: Sequence[float], correct: Sequ
     out_of_scope = np.zeros_like(right) if oos is None else np.asarray(oos, dtype=bool)
     if out_of_scope.shape != conf.shape:
         raise ValueError(f"oos: expected {conf.size} values, got shape {out_of_scope.shape}")
+    handed_mask = conf < threshold if handed_off is None else np.asarray(handed_off, dtype=bool)
+    if handed_mask.shape != conf.shape:
+        raise ValueError(f"handed_off: expected {conf.size} values, got shape {handed_mask.shape}")
     groups = [("right", right & ~out_of_scope, "tab:green"), ("wrong", ~right & ~out_of_scope, "tab:red")]
     if oos is not None:
         groups.append(("out of scope", out_of_scope, "tab:grey"))
@@ -133,7 +140,7 @@ def plot_confidence(path: str | Path, confidence: Sequence[float], correct: Sequ
         ax = fig.subplots()
         for name, mask, colour in groups:
             if mask.any():
-                handed = int((conf[mask] < threshold).sum())
+                handed = int(handed_mask[mask].sum())
                 ax.hist(conf[mask], bins=bins, alpha=0.55, color=colour,
                         label=f"{name}: {int(mask.sum())} ({handed} handed off)")
         ax.axvline(threshold, color="black", linestyle="--", label=f"hand-off threshold {threshold:.2f}")
