@@ -44,6 +44,7 @@ def _pictures(ctx: DemoContext, run_dir, texts: list[str], labels: list[str]) ->
                                 "(the (hand-off) column: passed to a person)", path))
     path = draw(ctx, "QA confidence", plot_confidence, folder / "qa_confidence.png",
                 [d["confidence"] for d in decisions], correct, router.threshold, oos=oos,
+                handed_off=[p is None for p in predicted],
                 title="confidence of the router and the hand-off threshold")
     if path:
         pictures.append(Picture("Confidence of right, wrong and out-of-scope answers; left of the "
