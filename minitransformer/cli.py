@@ -163,21 +163,32 @@ def add_common_options(parser: argparse.ArgumentParser, skip: Sequence[str] = ()
             parser.add_argument(*flags, **kwargs)
 
 
+#: the common options a ``simulate`` action does without (it trains nothing and reads no data)
+_NOT_FOR_SIMULATE = ("data", "out", "model", "epochs", "batch_size", "lr", "device", "max_minutes", "resume",
+                     "json")
+
+
 def add_task_actions(parser: argparse.ArgumentParser,
                      actions: Sequence[str] = ("train", "evaluate", "predict"),
                      common: bool = True) -> dict[str, argparse.ArgumentParser]:
     """Add sub-commands ``actions`` to a task's parser; ``args.action`` names the chosen one.
 
+    A ``simulate`` action (write a task's built-in seeded data set) always gets ``--out FILE``,
+    ``--seed`` and ``--debug`` only; the task adds its generator's own options.
+
     Returns:
         ``{action: its parser}``, each with :func:`add_common_options` when ``common``.
     """
     helps = {"train": "train a model", "evaluate": "evaluate a trained model on labelled data",
-             "predict": "predict with a trained model"}
+             "predict": "predict with a trained model", "simulate": "write the built-in seeded data set"}
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     out = {}
     for action in actions:
         p = sub.add_parser(action, help=helps.get(action, action), description=helps.get(action))
-        if common:
+        if action == "simulate":
+            p.add_argument("--out", type=Path, metavar="FILE", help="the CSV file to write")
+            add_common_options(p, skip=_NOT_FOR_SIMULATE)
+        elif common:
             add_common_options(p)
         out[action] = p
     return out

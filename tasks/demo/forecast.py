@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from tasks.demo.context import DemoContext, Picture, Score, UseCaseResult
-from tasks.demo.pictures import draw
+from tasks.demo.pictures import curves_picture, draw
 
 __all__ = ["run", "SETTINGS", "HORIZON"]
 
@@ -44,7 +44,7 @@ def _pictures(ctx: DemoContext, run_dir, data_path, test_path) -> tuple[list[Pic
     import torch
 
     from minitransformer import record_attention
-    from minitransformer.plotting import plot_attention, plot_training_curves
+    from minitransformer.plotting import plot_attention
     from tasks.forecasting.data import SeriesSet, load_series
     from tasks.forecasting.pipeline import load_ensemble, predict
     from tasks.forecasting.plot import plot_forecast
@@ -80,10 +80,10 @@ def _pictures(ctx: DemoContext, run_dir, data_path, test_path) -> tuple[list[Pic
     if path:
         pictures.append(Picture("Attention between the patches of the context (and the token of the "
                                 "known future: calendar and promotions)", path))
-    path = draw(ctx, "forecast training curves", plot_training_curves, run_dir / settings.member_dirs[0],
-                folder / "forecast_curves.png", title="forecaster: training loss and validation scores")
-    if path:
-        pictures.append(Picture("Training curves (validation: the last 13 weeks of the training file)", path))
+    pictures += curves_picture(ctx, "forecast training curves", run_dir / settings.member_dirs[0],
+                               folder / "forecast_curves.png",
+                               "Training curves (validation: the last 13 weeks of the training file)",
+                               title="forecaster: training loss and validation scores")
     return pictures, one.ids[0]
 
 

@@ -15,7 +15,9 @@ import sys
 import warnings
 from pathlib import Path
 
-__all__ = ["INSTALL_HINT", "matplotlib_missing", "draw"]
+from tasks.demo.context import Picture
+
+__all__ = ["INSTALL_HINT", "matplotlib_missing", "draw", "curves_picture"]
 
 INSTALL_HINT = "pip install minitransformer[plot]"
 
@@ -42,3 +44,13 @@ def draw(ctx, what: str, plot, *args, **kwargs) -> Path | None:
             ctx.messages.append(message)
             print(f"note: {message}", file=sys.stderr)
     return path
+
+
+def curves_picture(ctx, what: str, run_dir: Path, path: Path, caption: str = "Training curves",
+                   **kwargs) -> list:
+    """The training curves of ``run_dir`` (its ``metrics.jsonl``) as a one-item list of
+    :class:`~tasks.demo.context.Picture`, or an empty list when the picture was not drawn."""
+    from minitransformer.plotting import plot_training_curves
+
+    drawn = draw(ctx, what, plot_training_curves, run_dir, path, **kwargs)
+    return [Picture(caption, drawn)] if drawn else []

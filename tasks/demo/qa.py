@@ -15,7 +15,7 @@ import json
 import time
 
 from tasks.demo.context import DemoContext, Picture, Score, UseCaseResult
-from tasks.demo.pictures import draw
+from tasks.demo.pictures import curves_picture, draw
 
 __all__ = ["run", "SETTINGS", "QUESTIONS"]
 
@@ -25,7 +25,7 @@ QUESTIONS = ("where is my order?", "我的快递到哪了？")
 
 
 def _pictures(ctx: DemoContext, run_dir, texts: list[str], labels: list[str]) -> list[Picture]:
-    from minitransformer.plotting import plot_attention, plot_training_curves
+    from minitransformer.plotting import plot_attention
     from tasks.qa.plot import attention_views, plot_confidence, plot_confusion
     from tasks.qa.router import IntentRouter
 
@@ -59,10 +59,8 @@ def _pictures(ctx: DemoContext, run_dir, texts: list[str], labels: list[str]) ->
                     query_labels=view.query_labels, key_labels=view.key_labels, title=view.title)
         if path:
             pictures.append(Picture(f"Attention of the sentence encoder on {question!r}", path))
-    path = draw(ctx, "QA training curves", plot_training_curves, run_dir, folder / "qa_curves.png",
-                title="intent router: training loss and validation accuracy")
-    if path:
-        pictures.append(Picture("Training curves", path))
+    pictures += curves_picture(ctx, "QA training curves", run_dir, folder / "qa_curves.png",
+                               title="intent router: training loss and validation accuracy")
     return pictures
 
 

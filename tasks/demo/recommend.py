@@ -17,7 +17,7 @@ import json
 import time
 
 from tasks.demo.context import DemoContext, Picture, Score, UseCaseResult
-from tasks.demo.pictures import draw
+from tasks.demo.pictures import curves_picture, draw
 
 __all__ = ["run", "SETTINGS"]
 
@@ -77,7 +77,7 @@ def _pictures(ctx: DemoContext, run_dir, history: list[str], target: str) -> tup
     import torch
 
     from minitransformer import record_attention
-    from minitransformer.plotting import plot_attention, plot_training_curves
+    from minitransformer.plotting import plot_attention
     from tasks.recommendation.cli import load_model
     from tasks.recommendation.plot import plot_history_attention
 
@@ -105,11 +105,10 @@ def _pictures(ctx: DemoContext, run_dir, history: list[str], target: str) -> tup
                 title="SASRec attention per layer and head (causal: each row reads the items before it)")
     if path:
         pictures.append(Picture("Attention heatmaps, one per layer and head", path))
-    path = draw(ctx, "recommendation training curves", plot_training_curves, run_dir,
-                folder / "recommend_curves.png", keys=["train_loss", "valid_NDCG@10", "valid_HR@10", "lr"],
-                title="recommendation: training loss and validation NDCG@10 / HR@10")
-    if path:
-        pictures.append(Picture("Training curves", path))
+    pictures += curves_picture(ctx, "recommendation training curves", run_dir,
+                               folder / "recommend_curves.png",
+                               keys=["train_loss", "valid_NDCG@10", "valid_HR@10", "lr"],
+                               title="recommendation: training loss and validation NDCG@10 / HR@10")
     return pictures, recommendations[0][0]
 
 

@@ -16,7 +16,7 @@ import json
 import time
 
 from tasks.demo.context import DemoContext, Picture, Score, UseCaseResult
-from tasks.demo.pictures import draw
+from tasks.demo.pictures import curves_picture, draw
 
 __all__ = ["run", "SETTINGS", "write_time_split"]
 
@@ -55,7 +55,7 @@ def _pictures(ctx: DemoContext, run_dir, test_path) -> list[Picture]:
     import torch
 
     from minitransformer import record_attention
-    from minitransformer.plotting import plot_attention, plot_training_curves
+    from minitransformer.plotting import plot_attention
     from tasks.risk.data import read_table
     from tasks.risk.evaluate import load_run
     from tasks.risk.plot import plot_pr_roc, plot_score_histogram
@@ -86,10 +86,8 @@ def _pictures(ctx: DemoContext, run_dir, test_path) -> list[Picture]:
     if path:
         pictures.append(Picture("Attention between the feature tokens ([CLS], the columns, the card's "
                                 "previous purchases as time steps): two heads of the last layer", path))
-    path = draw(ctx, "risk training curves", plot_training_curves, run_dir, folder / "risk_curves.png",
-                title="risk model: training loss and validation ROC-AUC / AUPRC")
-    if path:
-        pictures.append(Picture("Training curves", path))
+    pictures += curves_picture(ctx, "risk training curves", run_dir, folder / "risk_curves.png",
+                               title="risk model: training loss and validation ROC-AUC / AUPRC")
     return pictures
 
 

@@ -93,9 +93,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     predict.add_argument("--plot", type=Path, metavar="PNG", help="draw the forecast of --series")
     predict.add_argument("--holdout", action="store_true",
                          help="forecast the last H values from the rest (plots show the actuals)")
-    simulate.add_argument("--out", type=Path, metavar="FILE", help="the long CSV to write")
-    add_common_options(simulate, skip=("data", "out", "model", "epochs", "batch_size", "lr", "device",
-                                       "max_minutes", "resume", "json"))
     simulate.add_argument("--products", type=positive_int, default=300, metavar="N",
                           help="series (default 300)")
     simulate.add_argument("--weeks", type=positive_int, default=156, metavar="W",

@@ -43,9 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "simulate"), common=False)
     train, evaluate, predict = actions["train"], actions["evaluate"], actions["predict"]
     simulate = actions["simulate"]
-    simulate.add_argument("--out", type=Path, metavar="FILE", help="the CSV file to write")
-    add_common_options(simulate, skip=("data", "out", "model", "epochs", "batch_size", "lr", "device",
-                                       "max_minutes", "resume", "json"))
     simulate.add_argument("--users", type=positive_int, default=4000, metavar="N",
                           help="shoppers (default 4000)")
     simulate.add_argument("--items", type=positive_int, default=240, metavar="M",
