@@ -131,7 +131,7 @@ def fewshot(work: Path, quick: bool, lines: list[str]) -> None:
     base = RouterSettings()
     s = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=4 if quick else 15,
                                                             patience=4))
-    pretrain_epochs, rounds = (1, 1) if quick else (4, 1)
+    pretrain_epochs, rounds = (1, 1) if quick else (10, 2)  # the recipe's defaults
     v_idx, _ = stratified_split(ho_y, 0.5, seed=1)  # half the hold-out is validation, half test
     test_idx = sorted(set(range(len(ho_t))) - set(v_idx))
     valid = ([ho_t[i] for i in v_idx], [ho_y[i] for i in v_idx])
