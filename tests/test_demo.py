@@ -92,6 +92,19 @@ def test_a_failing_use_case_is_reported_and_the_others_still_run(tmp_path, capsy
     capsys.readouterr()
 
 
+def test_an_unfinished_exercise_stops_the_demo_with_its_own_error(tmp_path, monkeypatch):
+    unfinished = types.ModuleType("unfinished_use_case")
+
+    def run(ctx):
+        raise NotImplementedError("Exercise 1.1: stable softmax")
+
+    unfinished.run = run
+    monkeypatch.setitem(sys.modules, "unfinished_use_case", unfinished)
+    monkeypatch.setattr(runner, "USE_CASES", (("unfinished", "unfinished_use_case"),))
+    with pytest.raises(NotImplementedError, match="Exercise 1.1"):
+        runner.run_demo(out=tmp_path / "r")
+
+
 def test_report_folder_rules(tmp_path):
     other = tmp_path / "mine"
     other.mkdir()

@@ -129,7 +129,9 @@ def run_demo(out: Path | None = None, quick: bool = False, seed: int = 0, device
         try:
             result = importlib.import_module(module).run(ctx)
         except Exception as err:
-            if debug:
+            # an unfinished course exercise stops the demo with its own message (and the test
+            # suite reports the demo test as blocked by that exercise, not as failed)
+            if debug or isinstance(err, NotImplementedError):
                 raise
             failures.append(f"{name}: {type(err).__name__}: {err} (logs in {ctx.out / 'logs'})")
             say(f"  FAILED: {failures[-1]}")
