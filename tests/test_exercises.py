@@ -55,9 +55,15 @@ def test_kept_exercises_are_left_untouched():
     assert strip_exercises(SOURCE, keep={"1.1", "1.2"}) == SOURCE
 
 
-def test_stripped_code_still_compiles():
-    """The student version is valid Python."""
-    compile(strip_exercises(SOURCE), "<student>", "exec")
+def test_stripped_code_still_compiles_and_raises_the_exercise_error():
+    """The student version is valid Python, and calling a stripped function names its exercise."""
+    namespace: dict = {}
+    exec(compile(strip_exercises(SOURCE), "<student>", "exec"), namespace)
+    assert namespace["f"].__doc__ == "Docstring stays."
+    with pytest.raises(NotImplementedError, match=r"^Exercise 1\.1: "):
+        namespace["f"](1)
+    with pytest.raises(NotImplementedError, match=r"^Exercise 1\.2: "):
+        namespace["g"](1)
 
 
 def test_unclosed_region_is_an_error_naming_the_line():
