@@ -35,13 +35,7 @@ import json
 import sys
 from pathlib import Path
 
-from minitransformer.cli import (
-    UsageError,
-    add_common_options,
-    add_task_actions,
-    non_negative_int,
-    positive_int,
-)
+from minitransformer.cli import UsageError, add_task_actions, non_negative_int, positive_int
 
 __all__ = ["add_arguments", "run"]
 
@@ -61,10 +55,9 @@ def _quantiles(text: str) -> list[float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``train``/``evaluate``/``predict`` and their options."""
-    actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "simulate"), common=False)
-    simulate = actions.pop("simulate")
+    actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "simulate"))
+    simulate = actions.pop("simulate")  # it has options of its own (add_task_actions)
     for p in actions.values():
-        add_common_options(p)
         p.add_argument("--format", choices=_FORMATS, default="auto", help="input layout (default auto)")
     train = actions["train"]
     train.add_argument("--horizon", type=int, required=True, metavar="H", help="steps to forecast")
