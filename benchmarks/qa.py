@@ -6,9 +6,11 @@ Four parts (each skipped with a note when its data is absent):
    plays the (held-back) test split. ``minitransformer qa train`` with the CLI defaults runs on the
    90 % (it carves its own validation split for early stopping), ``qa evaluate`` scores the
    hold-out. Baseline: TF-IDF (word 1-2 + char_wb 2-5, sublinear) + logistic regression (C=10).
-2. **Few labels** -- 10 questions per intent from the 90 %: supervised-only vs the semi-supervised
-   recipe (:mod:`tasks.qa.semi`); half the hold-out validates, the other half scores; baseline
-   TF-IDF + LinearSVC on the same 10.
+2. **Few labels** -- ``train.csv`` split 70/30 (stratified, seed 0); 10 questions per intent
+   from the 70 % are labelled, the rest of it is unlabelled: supervised-only vs the
+   semi-supervised recipe (:mod:`tasks.qa.semi`); a sixth of the 30 % validates (~500), the
+   other ~2,500 score (the official test split has 3,080); baseline TF-IDF + LinearSVC on the
+   same 10.
 3. **ATEC matching** -- pairs split 90/10 (stratified); ``qa train --task match --format atec``;
    ROC-AUC on the hold-out; baseline char 1-2-gram TF-IDF pair features + logistic regression.
 4. **Built-in FAQ** -- held-out paraphrases (EN + ZH) and out-of-scope questions; baseline
@@ -109,8 +111,13 @@ def banking77(work: Path, quick: bool, lines: list[str]) -> None:
 
 
 
+FEWSHOT_HOLDOUT = 0.3       # of train.csv: 3,001 questions held out for the few-label part
+FEWSHOT_VALID_SHARE = 1 / 6  # of those: ~500 validate, ~2,500 score
+FEWSHOT_SEEDS = (0, 1, 2)    # draws of the 10 labelled questions per intent (few-shot results vary)
+
+
 def fewshot(work: Path, quick: bool, lines: list[str]) -> None:
-    """10 labelled questions per intent: supervised only vs MLM pretraining + self-training."""
+    """10 labelled questions per intent: supervised only vs MLM pretraining + co-training."""
     import dataclasses
 
     from sklearn.svm import LinearSVC
@@ -120,44 +127,60 @@ def fewshot(work: Path, quick: bool, lines: list[str]) -> None:
     from tasks.qa.semi import few_shot_indices, semi_supervised, supervised_only
 
     texts, labels = load_intents(BANKING77)
-    train_idx, hold_idx = stratified_split(labels, 0.1, seed=0)
+    # a test set about the size of the official one (3,080): on the 500 questions of a 10 %
+    # hold-out half, one accuracy has a standard error of ~2 points, as large as the effect
+    train_idx, hold_idx = stratified_split(labels, FEWSHOT_HOLDOUT, seed=0)
     tr_t, tr_y = [texts[i] for i in train_idx], [labels[i] for i in train_idx]
     ho_t, ho_y = [texts[i] for i in hold_idx], [labels[i] for i in hold_idx]
-    shot = few_shot_indices(tr_y, 10, seed=0)
-    rest = sorted(set(range(len(tr_t))) - set(shot))
-    k_t, k_y, unl = [tr_t[i] for i in shot], [tr_y[i] for i in shot], [tr_t[i] for i in rest]
-    if quick:
-        unl = unl[::4]
     base = RouterSettings()
     s = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=4 if quick else 15,
                                                             patience=4))
     pretrain_epochs, rounds = (1, 1) if quick else (10, 2)  # the recipe's defaults
-    v_idx, _ = stratified_split(ho_y, 0.5, seed=1)  # half the hold-out is validation, half test
-    test_idx = sorted(set(range(len(ho_t))) - set(v_idx))
+    test_idx, v_idx = stratified_split(ho_y, FEWSHOT_VALID_SHARE, seed=1)  # ~500 validate, the rest score
     valid = ([ho_t[i] for i in v_idx], [ho_y[i] for i in v_idx])
     te_t, te_y = [ho_t[i] for i in test_idx], [ho_y[i] for i in test_idx]
-    start = time.time()
-    sup = supervised_only(k_t, k_y, valid, s, device="cpu", verbose=False).evaluate(te_t, te_y)
-    sup_minutes = (time.time() - start) / 60
-    semi, rounds_log = semi_supervised(k_t, k_y, unl, valid, s, pretrain_epochs=pretrain_epochs,
-                                       rounds=rounds, fraction=0.5, device="cpu")
-    semi_m = semi.evaluate(te_t, te_y)
     features = _tfidf_features()
-    svm = LinearSVC().fit(features.fit_transform([t.lower() for t in k_t]), k_y)
-    svm_acc = svm.score(features.transform([t.lower() for t in te_t]), te_y)
-    lines += ["## Few labels: 10 questions per intent (+ the rest of the 90 % unlabelled)", "",
-              "| model | accuracy (half of the hold-out) |", "|---|---|",
-              f"| supervised only, the same 10 per intent | {100 * sup['accuracy']:.2f}% |",
-              f"| MLM pretraining ({pretrain_epochs} epochs on all {len(k_t) + len(unl):,} questions) + "
-              f"self-training ({len(rounds_log)} round(s), {[r['pseudo_labels'] for r in rounds_log]} "
-              f"pseudo-labels, the same number per intent) | {100 * semi_m['accuracy']:.2f}% |",
-              f"| TF-IDF + LinearSVC, same 10 | {100 * svm_acc:.2f}% |",
-              "| TF-IDF + LinearSVC 10-shot, official test (SOURCE.md) | 74.74% |",
-              "| USE+ConveRT 10-shot, official test (Casanueva et al. 2020, table 3) | 85.19% |", "",
-              f"Wall time: supervised {sup_minutes:.1f} min, semi-supervised "
-              f"{(time.time() - start) / 60 - sup_minutes:.1f} min; fine-tuning {s.train.epochs} epochs "
-              f"(patience {s.train.patience}), otherwise the CLI defaults "
-              f"(`tasks.qa.semi.semi_supervised`).", ""]
+    rows, sup_minutes, semi_minutes = [], 0.0, 0.0
+    for seed in FEWSHOT_SEEDS[:1] if quick else FEWSHOT_SEEDS:
+        shot = few_shot_indices(tr_y, 10, seed=seed)  # each seed draws another 10 per intent
+        rest = sorted(set(range(len(tr_t))) - set(shot))
+        k_t, k_y, unl = [tr_t[i] for i in shot], [tr_y[i] for i in shot], [tr_t[i] for i in rest]
+        if quick:
+            unl = unl[::4]
+        start = time.time()
+        sup = supervised_only(k_t, k_y, valid, s, seed=seed, device="cpu", verbose=False).evaluate(te_t, te_y)
+        sup_minutes += (time.time() - start) / 60
+        start = time.time()
+        semi, rounds_log = semi_supervised(k_t, k_y, unl, valid, s, pretrain_epochs=pretrain_epochs,
+                                           rounds=rounds, fraction=0.5, seed=seed, device="cpu")
+        semi_minutes += (time.time() - start) / 60
+        svm = LinearSVC().fit(features.fit_transform([t.lower() for t in k_t]), k_y)
+        svm_acc = svm.score(features.transform([t.lower() for t in te_t]), te_y)
+        rows.append((seed, sup["accuracy"], semi.evaluate(te_t, te_y)["accuracy"], svm_acc))
+        print(f"few labels, draw {seed}: supervised {rows[-1][1]:.4f}, semi {rows[-1][2]:.4f}, "
+              f"TF-IDF + SVM {svm_acc:.4f}", file=sys.stderr, flush=True)
+    mean = [sum(r[k] for r in rows) / len(rows) for k in (1, 2, 3)]
+    lines += [f"## Few labels: 10 questions per intent (+ the rest of the 70 % unlabelled; "
+              f"{len(te_t):,} held-out questions scored, {len(valid[0])} validate; "
+              f"{len(rows)} draws of the 10)", "",
+              "| draw (seed) | supervised only, the same 10 per intent | MLM pretraining + co-training "
+              "| gain | TF-IDF + LinearSVC, same 10 |", "|---|---|---|---|---|"]
+    lines += [f"| {seed} | {100 * a:.2f}% | {100 * b:.2f}% | {100 * (b - a):+.2f} | {100 * c:.2f}% |"
+              for seed, a, b, c in rows]
+    gain = 100 * (mean[1] - mean[0])
+    lines += [f"| **mean** | {100 * mean[0]:.2f}% | {100 * mean[1]:.2f}% | **{gain:+.2f}** "
+              f"| {100 * mean[2]:.2f}% |", "",
+              f"Recipe (`tasks.qa.semi.semi_supervised` defaults): masked-token pretraining "
+              f"({pretrain_epochs} epochs on all {len(k_t) + len(unl):,} questions), then {rounds} "
+              f"self-training round(s) keeping the same number of pseudo-labels per intent "
+              f"({[r['pseudo_labels'] for r in rounds_log]}), chosen by the Transformer times a linear "
+              "n-gram model (co-training); the model scored is the Transformer alone, as in the "
+              "supervised-only row. Target: a gain of at least +5 points.", "",
+              "Published 10-shot anchors on the official test split: TF-IDF + LinearSVC 74.74% "
+              "(SOURCE.md), USE+ConveRT 85.19% (Casanueva et al. 2020, table 3).", "",
+              f"Wall time: supervised {sup_minutes:.1f} min, semi-supervised {semi_minutes:.1f} min "
+              f"in all; fine-tuning {s.train.epochs} epochs (patience {s.train.patience}), otherwise "
+              "the CLI defaults.", ""]
 
 
 def atec(work: Path, quick: bool, lines: list[str]) -> None:
