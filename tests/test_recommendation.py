@@ -14,7 +14,7 @@ from tasks.recommendation.baselines import most_popular_scorer, transition_score
 from tasks.recommendation.data import ItemMap, detect_format, load_sequences, load_split
 from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
 from tasks.recommendation.models import RecommenderConfig, SequentialRecommender
-from tasks.recommendation.train import TaskSettings, train_recommender
+from tasks.recommendation.train import TaskSettings, bucketed_batches, train_recommender
 
 
 # ---------------------------------------------------------------------------- loaders
@@ -245,3 +245,17 @@ def test_cli_bert4rec_train_and_predict(tmp_path, capsys):
     assert not recommended & set(history.split())  # history items are not recommended again
     # attention covers only the 7 most recent items (max-len 8 minus the appended [MASK])
     assert {a["position"] for a in payload["attention"]} <= set(range(5, 12))
+
+
+def test_batches_hold_every_example_once_within_the_size_and_position_caps():
+    rng = random.Random(0)
+    examples = [list(range(rng.randint(1, 200))) for _ in range(500)]
+    batches = bucketed_batches(examples, batch_size=128, seed=0, max_tokens=6400)
+    assert sorted(map(id, (e for b in batches for e in b))) == sorted(map(id, examples))
+    for batch in batches:
+        assert len(batch) <= 128
+        assert len(batch) * max(map(len, batch)) <= 6400       # padded positions
+    long_only = bucketed_batches([[1] * 200] * 100, batch_size=128, seed=0, max_tokens=6400)
+    assert [len(b) for b in long_only] == [32, 32, 32, 4]     # 6400 // 200 histories a batch
+    short = [[1] * 10] * 300                                  # the cap never binds: plain chunks
+    assert bucketed_batches(short, 128, 0, max_tokens=6400) == bucketed_batches(short, 128, 0)
