@@ -43,6 +43,16 @@ DEFAULT_EPOCHS = {"sasrec": 30, "bert4rec": 80}
 ML1M_DEFAULTS = {"max_len": 200, "epochs": 60, "patience": 20}
 
 
+def training_defaults(fmt: str, model: str) -> dict[str, int]:
+    """``max_len``, ``epochs`` and ``patience`` when the command line does not set them."""
+    defaults = {"max_len": 50, "epochs": DEFAULT_EPOCHS[model], "patience": 8}
+    if fmt == "ml1m":
+        defaults.update(ML1M_DEFAULTS)
+        if model != "sasrec":  # BERT4Rec keeps its own (already larger) number of epochs
+            defaults["epochs"] = DEFAULT_EPOCHS[model]
+    return defaults
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "simulate"), common=False)
     train, evaluate, predict = actions["train"], actions["evaluate"], actions["predict"]
@@ -163,9 +173,9 @@ def _train(args) -> int:
 
     _require(args, "data", "out")
     split = load_split(args.data, args.format)
-    ml1m = split.format == "ml1m"
-    max_len = args.max_len if args.max_len is not None else (ML1M_DEFAULTS["max_len"] if ml1m else 50)
-    patience = args.patience if args.patience is not None else (ML1M_DEFAULTS["patience"] if ml1m else 8)
+    defaults = training_defaults(split.format, args.model)
+    max_len = args.max_len if args.max_len is not None else defaults["max_len"]
+    patience = args.patience if args.patience is not None else defaults["patience"]
     if max_len < 2:
         raise UsageError(f"--max-len: expected an integer >= 2, got {max_len}")
     print(f"data: {args.data} ({split.format}): {len(split.train)} training sequences, "
@@ -178,8 +188,7 @@ def _train(args) -> int:
                             batch_size=args.batch_size or 128, max_tokens=args.max_tokens,
                             mask_prob=args.mask_prob,
                             eval_users=args.eval_users, patience=patience)
-    ml1m_sasrec = ml1m and args.model == "sasrec"
-    epochs = args.epochs or (ML1M_DEFAULTS["epochs"] if ml1m_sasrec else DEFAULT_EPOCHS[args.model])
+    epochs = args.epochs or defaults["epochs"]
     train_config = TrainConfig(epochs=epochs, lr=args.lr or 3e-3, seed=args.seed,
                                device=args.device, max_minutes=args.max_minutes, patience=patience,
                                monitor="NDCG@10", mode="max", warmup_steps=100, min_lr_ratio=0.1,
