@@ -739,7 +739,8 @@ def fig_recommendation_attention():
                                num_layers=2, dim_feedforward=128, dropout=0.1)
     train_config = TrainConfig(epochs=12, lr=5e-3, warmup_steps=20, seed=0, device="cpu", monitor="NDCG@10",
                                mode="max", verbose=False, progress=False)
-    model, _, _ = train_recommender(split, config, train_config, TaskSettings(batch_size=64, eval_users=500))
+    model, _, _ = train_recommender(split, config, train_config,
+                                    TaskSettings(batch_size=64, eval_users=500, final_epochs=0))
     model.eval()
     name = split.item_map.token
     for history, target in zip(split.test.inputs, split.test.targets):

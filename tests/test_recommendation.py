@@ -53,6 +53,18 @@ def test_ml1m_folder_split(tmp_path):
     assert split.format == "ml1m" and split.valid.users == ["2"]
     assert split.valid.inputs == [[ids["4"], ids["5"], ids["7"]]] and split.valid.targets == [ids["8"]]
     assert split.test.inputs == [[ids[t] for t in "4578"]] and split.test.targets == [ids["2"]]
+    # the final fit's data: user 2's line becomes val/input + val/output, the others unchanged
+    assert split.refit_sequences() == [[ids[t] for t in "123"], [ids[t] for t in "4578"],
+                                       [ids[t] for t in "146"]]
+
+
+def test_refit_sequences_put_back_the_validation_item_and_never_the_test_item(tmp_path):
+    (tmp_path / "seq.txt").write_text("u1 a b c d\nu2 e\nu3 a e c b\n")
+    split = load_split(tmp_path / "seq.txt")
+    a, b, c, d, e = (split.item_map.index[t] for t in "abcde")
+    assert split.refit_sequences() == [[a, b, c], [e], [a, e, c]]   # = the test inputs
+    assert split.train == [[a, b], [e], [a, e]]                     # unchanged
+    assert [split.refit_sequences()[row] for row in split.valid_rows] == split.test.inputs
 
 
 @pytest.mark.parametrize("name, text, fmt, message", [
@@ -146,7 +158,8 @@ def _train_planted(kind, tmp_path=None, epochs=12):
                                dim_feedforward=64, num_layers=1, dropout=0.1)
     train_config = TrainConfig(epochs=epochs, lr=5e-3, device="cpu", monitor="NDCG@10", mode="max",
                                warmup_steps=5, progress=False, verbose=False, log_every=0)
-    settings = TaskSettings(kind=kind, batch_size=32, mask_prob=0.3, last_item_prob=0.3, eval_users=0)
+    settings = TaskSettings(kind=kind, batch_size=32, mask_prob=0.3, last_item_prob=0.3, eval_users=0,
+                            final_epochs=0)
     model, result, _ = train_recommender(split, config, train_config, settings, out_dir=tmp_path)
     return split, model, result
 
@@ -159,6 +172,35 @@ def test_both_models_learn_a_planted_sequence_and_beat_popularity(kind):
                                split.test.targets, split.num_items)
     assert ours["HR@10"] > popular["HR@10"] + 0.3, (ours, popular)
     assert ours["NDCG@10"] > 0.4
+
+
+@pytest.mark.parametrize("kind", ["sasrec", "bert4rec"])
+def test_final_fit_learns_what_only_the_validation_items_show(kind, tmp_path):
+    """Every user ends ... c w v: w is only ever a validation item, so the validation-best model
+    cannot know that w follows c; after the final fit it ranks w first after c."""
+    from tasks.recommendation.data import leave_one_out
+    rng = random.Random(0)
+    logs = {f"u{u}": [f"p{rng.randrange(12)}" for _ in range(3)] + ["a", "b", "c", "w", "v"]
+            for u in range(80)}
+    split = leave_one_out(logs, "sequence")
+    config = RecommenderConfig(num_items=split.num_items, kind=kind, max_len=8, d_model=16,
+                               dim_feedforward=32, num_layers=1, dropout=0.0)
+    train_config = TrainConfig(epochs=15, lr=1e-2, device="cpu", monitor="NDCG@10", mode="max",
+                               warmup_steps=2, progress=False, verbose=False, log_every=0)
+    ranks = {}
+    for final_epochs in (0, 15):
+        settings = TaskSettings(kind=kind, batch_size=16, mask_prob=0.3, last_item_prob=0.5, eval_users=0,
+                                final_epochs=final_epochs)
+        model, _, _ = train_recommender(split, config, train_config, settings,
+                                        out_dir=tmp_path / f"final{final_epochs}")
+        scores = model.eval().next_item_scores([split.valid.inputs[0]])[0]     # history ... a b c
+        w = split.item_map.index["w"]
+        ranks[final_epochs] = int((scores[1:] > scores[w]).sum()) + 1
+        saved = SequentialRecommender.from_pretrained(tmp_path / f"final{final_epochs}").eval()
+        assert torch.allclose(saved.next_item_scores([split.valid.inputs[0]]), scores[None])
+    assert ranks[0] > 3 and ranks[15] == 1, ranks
+    assert (tmp_path / "final15" / "final_fit" / "metrics.jsonl").is_file()
+    assert not (tmp_path / "final0" / "final_fit").exists()
 
 
 def test_other_losses_run_and_decrease():

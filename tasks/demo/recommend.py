@@ -67,7 +67,7 @@ def _bundle_mrr(data, run_dir, config) -> dict[str, float] | None:
     inputs, targets = [split.test.inputs[u] for u in pick], [split.test.targets[u] for u in pick]
     with torch.no_grad():
         ours = evaluate_ranking(model_scorer(model), inputs, targets, split.num_items)["MRR"]
-    theirs = evaluate_ranking(transition_scorer(split.train, split.num_items), inputs, targets,
+    theirs = evaluate_ranking(transition_scorer(split.refit_sequences(), split.num_items), inputs, targets,
                               split.num_items)["MRR"]
     return {"users": len(pick), "model": ours, "item-to-item": theirs}
 

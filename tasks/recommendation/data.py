@@ -20,6 +20,10 @@ Leave-one-out split of a user's sequence ``s_1 .. s_n`` (n >= 3)::
 
 Users with fewer than 3 items are kept in training only (their whole sequence). The model input
 is truncated to the most recent ``max_len`` items by the model, not here.
+
+Once validation has chosen the model, :meth:`Split.refit_sequences` gives the training sequences
+with each validation user's validation item put back (``s_1 .. s_{n-1}``, the test input): the
+data of the final fit (``recommend train --final-epochs``). The test item is never in it.
 """
 
 from __future__ import annotations
@@ -97,10 +101,24 @@ class Split:
     test: EvalSet
     item_map: ItemMap
     format: str
+    valid_rows: list[int] = field(default_factory=list)  # train row of each validation user (-1: none)
 
     @property
     def num_items(self) -> int:
         return len(self.item_map)
+
+    def refit_sequences(self) -> list[list[int]]:
+        """The training sequences, each validation user's followed by its validation item."""
+        if len(self.valid_rows) != len(self.valid):
+            raise ValueError(f"valid_rows: expected one training row per validation user "
+                             f"({len(self.valid)}), got {len(self.valid_rows)}")
+        sequences = list(self.train)
+        for row, history, target in zip(self.valid_rows, self.valid.inputs, self.valid.targets):
+            if row < 0:
+                sequences.append(history + [target])
+            else:
+                sequences[row] = history + [target]
+        return sequences
 
 
 def _lines(path: Path):
@@ -206,12 +224,14 @@ def leave_one_out(seqs: dict[str, list[str]], fmt: str, item_map: ItemMap | None
     build = len(item_map) == 0
     train: list[list[int]] = []
     valid, test = EvalSet([], [], []), EvalSet([], [], [])
+    valid_rows: list[int] = []
     for user, tokens in seqs.items():
         ids = [item_map.add(t) for t in tokens] if build else item_map.encode(tokens)[0]
         if len(ids) < 3:
             if ids:
                 train.append(ids)
             continue
+        valid_rows.append(len(train))
         train.append(ids[:-2])
         valid.users.append(user)
         valid.inputs.append(ids[:-2])
@@ -219,7 +239,7 @@ def leave_one_out(seqs: dict[str, list[str]], fmt: str, item_map: ItemMap | None
         test.users.append(user)
         test.inputs.append(ids[:-1])
         test.targets.append(ids[-1])
-    return Split(train, valid, test, item_map, fmt)
+    return Split(train, valid, test, item_map, fmt, valid_rows)
 
 
 def _read_ml1m_lines(path: Path) -> list[list[str]]:
@@ -247,6 +267,7 @@ def _load_ml1m(folder: Path, item_map: ItemMap | None) -> Split:
 
     train = [enc(t) for t in train_lines]
     valid, test = EvalSet([], [], []), EvalSet([], [], [])
+    valid_lines: list[int] = []
     cursor = 0
     for k, (history, target) in enumerate(zip(val_in, val_out)):
         # the k-th validation user is the first later user whose train line is history minus one item
@@ -263,9 +284,13 @@ def _load_ml1m(folder: Path, item_map: ItemMap | None) -> Split:
             test.users.append(str(cursor + 1))
             test.inputs.append(ids + target_ids)
             test.targets.append(test_ids[0])
+            valid_lines.append(cursor)
         cursor += 1
-    train = [t for t in train if t]
-    return Split(train, valid, test, item_map, "ml1m")
+    kept = [line for line, t in enumerate(train) if t]  # lines left empty (no known item) go
+    row_of = {line: row for row, line in enumerate(kept)}
+    train = [train[line] for line in kept]
+    valid_rows = [row_of.get(line, -1) for line in valid_lines]
+    return Split(train, valid, test, item_map, "ml1m", valid_rows)
 
 
 def load_split(path: str | Path, fmt: str = "auto", item_map: ItemMap | None = None) -> Split:
