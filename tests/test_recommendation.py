@@ -247,7 +247,7 @@ def test_cli_train_evaluate_predict(trained_cli_model, capsys):
     for key in ("protocol", "split", "users", "HR@10", "NDCG@10", "HR@5", "NDCG@5", "MRR"):
         assert key in report
     assert report["split"] == "valid" and report["protocol"].startswith("sampled")
-    capsys.readouterr()
+    assert "not held-out" in capsys.readouterr().err  # the final fit trained on the validation items
     assert main(["recommend", "predict", "--model", str(out), "--history", "i3 i4 unknown-item i5",
                  "--k", "5"]) == 0
     captured = capsys.readouterr()

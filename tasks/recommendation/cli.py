@@ -217,8 +217,10 @@ def _train(args) -> int:
           f"({examples / max(result.elapsed_s, 1e-9):.0f} sequences/s incl. validation), "
           f"best epoch {result.best_epoch} (valid NDCG@10 {result.best_metric}), stop: {result.stop_reason}")
     if trainer.final_fit is not None:
-        print(f"final fit: {trainer.final_fit.epochs_run} more epochs with the validation items put back "
-              f"in {trainer.final_fit.elapsed_s:.0f} s (validation scores above are from before it)")
+        final = trainer.final_fit
+        print(f"final fit: {final.epochs_run} more epochs ({final.steps} updates, stop: {final.stop_reason}) "
+              f"with the validation items put back in {final.elapsed_s:.0f} s (validation scores above "
+              f"are from before it)")
     model.eval()
     with torch.no_grad():
         rows = evaluate_with_baselines(model, split, split.test)
@@ -238,6 +240,9 @@ def _evaluate(args) -> int:
     evalset = split.test if args.split == "test" else split.valid
     if len(evalset) == 0:
         raise ValueError(f"{args.data}: no user with 3 or more known items to evaluate")
+    if args.split == "valid" and (Path(args.model) / "final_fit").is_dir():
+        print(f"warning: {args.model} had a final fit on the validation items (--final-epochs): "
+              "its validation scores are not held-out scores", file=sys.stderr)
     rows = evaluate_with_baselines(model, split, evalset, args.protocol, args.negatives, args.sampling,
                                    baselines=not args.no_baselines)
     print_table(rows, f"{args.split} split of {args.data}")
