@@ -15,15 +15,18 @@ format that ``train`` reads.
 Training defaults (chosen on Amazon Beauty to fit 20 minutes on 2 CPU cores): SASRec,
 full-softmax cross-entropy at every position, d_model 64, 2 layers, 1 head, dropout 0.3, max-len
 50, batch 128, AdamW lr 3e-3 with 100 warm-up steps and a cosine to 0.1 x lr over 30 epochs,
-early stopping on validation NDCG@10 (3,000 seeded validation users) with patience 8. The ml1m
-folder gets max-len 200, 60 epochs and patience 20 (only 48 batches an epoch; 512 noisy
-validation users). BERT4Rec: the same, mask probability 0.2, 80 epochs (an epoch costs about
-40% of a SASRec epoch, but it learns from far fewer positions per pass).
+early stopping on validation NDCG@10 (3,000 seeded validation users) with patience 8, then a
+5-epoch final fit with the validation items put back (:mod:`tasks.recommendation.train`). The
+ml1m folder gets max-len 200, 60 epochs, patience 20 and no final fit (only 6,040 histories;
+512 noisy validation users, the only ones with a validation item). BERT4Rec: the same, mask
+probability 0.2, 80 epochs (an epoch costs about 40% of a SASRec epoch, but it learns from far
+fewer positions per pass).
 
-A model directory holds the trainer's files (``config.json``, ``model.safetensors`` = the best
-validation epoch, ``metrics.jsonl``, ``checkpoints/``) plus ``item_map.json`` (raw item id of
-every model item id). Every printed metric names its protocol. Torch is imported only inside
-the functions, so ``minitransformer --help`` stays fast.
+A model directory holds the trainer's files (``config.json``, ``model.safetensors`` = the model
+after the final fit, or the best validation epoch without one, ``metrics.jsonl``,
+``checkpoints/``, and ``final_fit/`` with the final fit's own log and checkpoints) plus
+``item_map.json`` (raw item id of every model item id). Every printed metric names its
+protocol. Torch is imported only inside the functions, so ``minitransformer --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ from minitransformer.cli import UsageError, add_common_options, add_task_actions
 ITEM_MAP_NAME = "item_map.json"
 #: BERT4Rec learns from ~20% of the positions per pass and needs many more (cheaper) epochs
 DEFAULT_EPOCHS = {"sasrec": 30, "bert4rec": 80}
-#: the ml1m folder: 6,040 long histories make only 48 batches an epoch, so it needs more epochs,
-#: and its 512 validation users make NDCG@10 jump by ~0.01 between epochs (a longer patience).
+#: the ml1m folder: only 6,040 (long) histories, so it needs more epochs, and its 512 validation
+#: users make NDCG@10 jump by ~0.01 between epochs (a longer patience).
 #: No final fit: only those 512 users have a validation item to put back (0.05% more training
 #: targets), so it would only train longer on the same data (measured: no gain, or a loss)
 ML1M_DEFAULTS = {"max_len": 200, "epochs": 60, "patience": 20, "final_epochs": 0}
@@ -216,8 +219,8 @@ def _train(args) -> int:
     print(f"\ntrained {result.epochs_run} epochs in {result.elapsed_s:.0f} s "
           f"({examples / max(result.elapsed_s, 1e-9):.0f} sequences/s incl. validation), "
           f"best epoch {result.best_epoch} (valid NDCG@10 {result.best_metric}), stop: {result.stop_reason}")
-    if trainer.final_fit is not None:
-        final = trainer.final_fit
+    final = trainer.final_fit
+    if final is not None:
         print(f"final fit: {final.epochs_run} more epochs ({final.steps} updates, stop: {final.stop_reason}) "
               f"with the validation items put back in {final.elapsed_s:.0f} s (validation scores above "
               f"are from before it)")
@@ -225,14 +228,14 @@ def _train(args) -> int:
     with torch.no_grad():
         rows = evaluate_with_baselines(model, split, split.test)
     print_table(rows, f"test split ({len(split.test)} users), trained model vs baselines")
-    final = None if trainer.final_fit is None else trainer.final_fit.to_dict()
-    _write_json(args.json, {"fit": result.to_dict(), "final_fit": final, "test": dict(rows),
-                            "model_dir": str(args.out)})
+    _write_json(args.json, {"fit": result.to_dict(), "final_fit": None if final is None else final.to_dict(),
+                            "test": dict(rows), "model_dir": str(args.out)})
     return 0
 
 
 def _evaluate(args) -> int:
     from tasks.recommendation.data import load_split
+    from tasks.recommendation.train import FINAL_FIT_DIR
 
     _require(args, "model", "data")
     model, item_map = load_model(args.model)
@@ -240,7 +243,7 @@ def _evaluate(args) -> int:
     evalset = split.test if args.split == "test" else split.valid
     if len(evalset) == 0:
         raise ValueError(f"{args.data}: no user with 3 or more known items to evaluate")
-    if args.split == "valid" and (Path(args.model) / "final_fit").is_dir():
+    if args.split == "valid" and (Path(args.model) / FINAL_FIT_DIR).is_dir():
         print(f"warning: {args.model} had a final fit on the validation items (--final-epochs): "
               "its validation scores are not held-out scores", file=sys.stderr)
     rows = evaluate_with_baselines(model, split, evalset, args.protocol, args.negatives, args.sampling,

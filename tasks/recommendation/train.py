@@ -45,12 +45,15 @@ import torch
 
 from minitransformer.masking import IGNORE_INDEX, mask_tokens
 from minitransformer.training import TrainConfig, Trainer, save_model, seed_everything
+from minitransformer.training.checkpoint import CHECKPOINTS_DIR
 from tasks.recommendation.data import EvalSet, Split
 from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
 from tasks.recommendation.losses import sequence_loss
 from tasks.recommendation.models import RecommenderConfig, SequentialRecommender, left_pad
 
-__all__ = ["TaskSettings", "train_recommender", "sasrec_collate", "MaskedItemCollate"]
+__all__ = ["TaskSettings", "train_recommender", "sasrec_collate", "MaskedItemCollate", "FINAL_FIT_DIR"]
+
+FINAL_FIT_DIR = "final_fit"  # the final fit's run folder inside the model directory
 
 
 @dataclass
@@ -146,8 +149,8 @@ def _training_batches(sequences: list[list[int]], model_config: RecommenderConfi
 
 def _final_resume(resume) -> Path | None:
     """The final fit's own run folder inside a resumed run, when it got that far."""
-    folder = Path(resume) / "final_fit"
-    return folder if (folder / "checkpoints").is_dir() else None
+    folder = Path(resume) / FINAL_FIT_DIR
+    return folder if (folder / CHECKPOINTS_DIR).is_dir() else None
 
 
 def train_recommender(split: Split, model_config: RecommenderConfig, train_config: TrainConfig,
@@ -190,7 +193,7 @@ def train_recommender(split: Split, model_config: RecommenderConfig, train_confi
         final = Trainer(model, replace(train_config, epochs=settings.final_epochs, patience=None,
                                        max_minutes=minutes),
                         loss_fn=loss_fn, train_data=refit, collate_fn=_unwrap(collate),
-                        out_dir=None if out_dir is None else Path(out_dir) / "final_fit",
+                        out_dir=None if out_dir is None else Path(out_dir) / FINAL_FIT_DIR,
                         task_config={**asdict(settings), "format": split.format, "stage": "final_fit"})
         trainer.final_fit = final.fit(resume=None if resume is None else _final_resume(resume))
         model = final.model
