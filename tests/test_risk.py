@@ -12,7 +12,14 @@ import torch
 from minitransformer.cli import main
 from minitransformer.metrics.classification import roc_auc
 from tasks.risk.baselines import LogisticRegression
-from tasks.risk.data import detect_history, encode, infer_schema, read_table, stratified_split
+from tasks.risk.data import (
+    detect_history,
+    encode,
+    infer_schema,
+    read_table,
+    stratified_folds,
+    stratified_split,
+)
 from tasks.risk.evaluate import evaluate_table, load_run
 from tasks.risk.model import RiskModelConfig, TabularTransformer
 from tasks.risk.normalize import NumericNormalizer
@@ -109,6 +116,17 @@ def test_stratified_split_keeps_class_shares():
     labels = np.array([1] * 20 + [0] * 80)
     rest, part = stratified_split(labels, 0.25, seed=0)
     assert len(part) == 25 and labels[part].sum() == 5 and len(np.intersect1d(rest, part)) == 0
+
+
+def test_stratified_folds_deal_each_class_evenly():
+    labels = np.array([1] * 21 + [0] * 79)
+    folds = stratified_folds(labels, 4, seed=0)
+    assert sorted(np.unique(folds)) == [0, 1, 2, 3]
+    assert all(abs(labels[folds == j].sum() - 21 / 4) < 1 for j in range(4))     # 5 or 6 positives
+    assert all(abs((folds == j).sum() - 25) <= 1 for j in range(4))
+    assert not np.array_equal(folds, stratified_folds(labels, 4, seed=1))        # seeded shuffle
+    with pytest.raises(ValueError, match="k=1"):
+        stratified_folds(labels, 1)
 
 
 # --- model pieces ----------------------------------------------------------------------------
@@ -283,8 +301,8 @@ def test_write_transactions_counts(tmp_path):
 
 def test_few_labels_pipeline_pretrains_on_all_rows_and_pseudo_labels_the_rest(tmp_path):
     """--label-fraction: pretraining (validated on a fixed-mask hold-out, so its loss is steady),
-    teachers, soft pseudo-labels; the model kept is at least as good on validation as plain
-    fine-tuning, and far above the baselines on fresh rows."""
+    cross-fitted teachers, soft pseudo-labels; the model kept is the student, far above the
+    baselines on fresh rows."""
     table = read_table(planted_table(tmp_path / "planted.csv", n=2400))
     info = train_risk_model(table, _settings(label_fraction=0.2, pretrain_epochs=3, pseudo_rounds=1,
                                              pseudo_teachers=2, pseudo_epochs=2), tmp_path / "run")
@@ -296,9 +314,23 @@ def test_few_labels_pipeline_pretrains_on_all_rows_and_pseudo_labels_the_rest(tm
     lines = (tmp_path / "run/pretrain/metrics.jsonl").read_text().splitlines()
     losses = [e["valid_loss"] for e in map(json.loads, lines) if e["event"] == "epoch"]
     assert losses[-1] < losses[0]                           # reconstruction is learned
-    finetune = next(s for s in info["stages"] if s["stage"] == "finetune")
-    assert info["valid"]["loss"] <= finetune["best_valid_loss"] + 1e-6
+    assert [s["early_stopping_set"] for s in info["stages"][1:]] == ["fold 0", "fold 1", "validation"]
+    assert [s["rows"] for s in info["stages"][1:3]] == pytest.approx([rows["labelled_train"] / 2] * 2, abs=2)
+    assert info["chosen_model"] == "pseudo_1"                   # teachers only teach
     test = read_table(planted_table(tmp_path / "test.csv", n=800, seed=1))
     report = evaluate_table(load_run(tmp_path / "run"), test)
     assert report["roc_auc"] > 0.9
     assert report["roc_auc"] > report["baselines"]["logistic_regression"]["roc_auc"]
+
+
+def test_hard_pseudo_labels_fine_tune_one_model_on_every_labelled_train_row(tmp_path):
+    """Cross-fitting is for the soft teachers' ensemble; with --pseudo-labels hard the single
+    first model sees all the labelled training rows and stops on the validation split."""
+    table = read_table(planted_table(tmp_path / "planted.csv", n=1200))
+    info = train_risk_model(table, _settings(label_fraction=0.3, pretrain_epochs=1, pseudo_rounds=1,
+                                             pseudo_labels="hard", epochs=3, pseudo_epochs=1),
+                            tmp_path / "run")
+    finetune = info["stages"][1]
+    assert finetune["stage"] == "finetune" and finetune["early_stopping_set"] == "validation"
+    assert finetune["rows"] == info["rows"]["labelled_train"]
+    assert info["chosen_model"] == "pseudo_1"

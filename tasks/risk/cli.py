@@ -128,7 +128,7 @@ def _train(args: argparse.Namespace) -> None:
     settings = RiskSettings(
         target=target, positive=args.positive, drop=drop, categorical=args.categorical, impute=args.impute,
         history=not args.no_history, label_fraction=args.label_fraction, valid_fraction=args.valid_fraction,
-        epochs=args.epochs or 15, batch_size=args.batch_size or 256, lr=args.lr or 3e-4,
+        epochs=args.epochs or 30, batch_size=args.batch_size or 256, lr=args.lr or 3e-4,
         d_model=args.d_model, num_layers=args.layers, loss=args.loss, pretrain_epochs=args.pretrain_epochs,
         pseudo_rounds=args.pseudo_rounds, pseudo_labels=args.pseudo_labels, cost_fn=args.cost_fn,
         cost_fp=args.cost_fp,

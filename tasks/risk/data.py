@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["Table", "read_table", "infer_schema", "encode", "Encoded", "stratified_split",
-           "detect_history", "MISSING"]
+           "stratified_folds", "detect_history", "MISSING"]
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 _HISTORY_NAME = re.compile(r"^(.*?)_?(\d+)$")
@@ -262,3 +262,16 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int = 0) -> tupl
     part = np.sort(np.concatenate(part))
     rest = np.setdiff1d(np.arange(len(labels)), part)
     return rest, part
+
+
+def stratified_folds(labels: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """``(N,)`` fold ids in ``0..k-1``: each class dealt round-robin over the folds after a seeded
+    shuffle, so every fold has about ``1/k`` of each class."""
+    if k < 2 or k > len(labels):
+        raise ValueError(f"folds: expected 2 <= k <= {len(labels)} rows, got k={k}")
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(labels), dtype=np.int64)
+    for value in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == value))
+        fold[members] = np.arange(len(members)) % k
+    return fold

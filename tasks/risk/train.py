@@ -11,13 +11,15 @@ run (so each gets early stopping, the time budget, checkpoints and ``metrics.jso
     3. fine-tuning    BCE (or balanced / focal) on the labelled rows, early stopping on
                       validation ROC-AUC (on the log-loss when validation has fewer than
                       ``SMALL_VALID_POSITIVES`` positives: AUC from a few positives is noise)
-    4. pseudo-labels  a teacher (first: the mean of ``pseudo_teachers`` models fine-tuned
-                      with different seeds; later: the best model so far) scores every
-                      unlabelled row; a student retrains from the pretrained weights on the
-                      labelled rows plus the unlabelled rows with the teacher's probability as
-                      a soft target (``pseudo_labels="soft"``, the default; ``"hard"``: the most
-                      confident ``pseudo_fraction`` as 0/1 labels). The model kept is the one
-                      with the best validation score               (when unlabelled rows exist)
+    4. pseudo-labels  a teacher (first: the mean of ``pseudo_teachers`` models cross-fitted
+                      on as many folds of the labelled train rows -- model j trains on the
+                      other folds and early-stops on fold j; later: the previous student)
+                      scores every unlabelled row; a student retrains from the pretrained
+                      weights on the labelled rows plus the unlabelled rows with the teacher's
+                      probability as a soft target (``pseudo_labels="soft"``, the default;
+                      ``"hard"``: the most confident ``pseudo_fraction`` as 0/1 labels). The
+                      model kept is the student with the best validation score: the teachers
+                      only teach (when unlabelled rows exist)
     5. threshold      chosen on validation: min expected cost (cost_fn, cost_fp), or the
                       target precision, or max F1
 
@@ -44,7 +46,7 @@ from minitransformer.metrics.classification import average_precision, choose_thr
 from minitransformer.semi_supervised import distill, select_top_fraction, self_train
 from minitransformer.training import TrainConfig, Trainer, seed_everything
 from tasks.risk.baselines import LogisticRegression
-from tasks.risk.data import Encoded, Table, encode, infer_schema, stratified_split
+from tasks.risk.data import Encoded, Table, encode, infer_schema, stratified_folds, stratified_split
 from tasks.risk.model import RiskModelConfig, TabularTransformer
 from tasks.risk.pretrain import MaskedFeatureModel, masked_reconstruction_loss
 
@@ -67,7 +69,7 @@ class RiskSettings:
     history: bool = True
     label_fraction: float = 1.0
     valid_fraction: float = 0.15
-    epochs: int = 15
+    epochs: int = 30                     # a cap: early stopping usually ends sooner
     batch_size: int = 256
     lr: float = 3e-4
     weight_decay: float = 1e-5
@@ -81,7 +83,7 @@ class RiskSettings:
     pseudo_rounds: int | None = None     # None: 2 when there are unlabelled rows, else 0
     pseudo_labels: str = "soft"          # soft: teacher probabilities on every unlabelled row
     pseudo_fraction: float = 0.3         # hard: the most confident share, as 0/1 labels
-    pseudo_teachers: int = 4             # soft: the first teacher averages this many models
+    pseudo_teachers: int = 4             # soft: the first teacher averages this many cross-fitted models
     pseudo_epochs: int = 5               # epochs of each student (it sees every unlabelled row)
     pseudo_temperature: float = 1.0      # soft: sharpen the teacher's probabilities (< 1: surer)
     cost_fn: float | None = None
@@ -169,6 +171,13 @@ def _reconstruction_metrics(wrapper: MaskedFeatureModel, data: _FixedMaskBatches
     return {"loss": total / max(count, 1.0)}
 
 
+def _monitor(truth: np.ndarray) -> tuple[str, str]:
+    """What early stopping and model choice watch on a labelled set: ROC-AUC, or the log-loss when
+    the set has fewer than ``SMALL_VALID_POSITIVES`` positives (an AUC from a handful of
+    positives jumps by chance between epochs; its standard error is ~0.04 with 40 positives)."""
+    return ("loss", "min") if truth.sum() < SMALL_VALID_POSITIVES else ("roc_auc", "max")
+
+
 class _Budget:
     """What is left of ``--max-minutes`` for the next stage."""
 
@@ -248,10 +257,15 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
         model = wrapper.model.cpu()
     initial_state = copy.deepcopy(model.state_dict())
     candidates: list[tuple[float, TabularTransformer, str]] = []   # (score, model, stage name)
-    # ROC-AUC on a handful of positives jumps by chance between epochs (its standard error is
-    # ~0.04 with 40 positives): then early stopping and model choice use the validation
-    # log-loss, which every row contributes to
-    monitor, mode = ("loss", "min") if truth_valid.sum() < SMALL_VALID_POSITIVES else ("roc_auc", "max")
+    monitor, mode = _monitor(truth_valid)                  # early stopping and model choice
+    # The first teacher's members are cross-fitted: with a few hundred labels, one validation
+    # split of ~40 positives stops every member at the same noisy epoch and they all see the same
+    # rows, so their mean is hardly an ensemble. Member j instead trains on the labelled train
+    # rows outside fold j and early-stops on fold j (a bigger stopping set, different rows per
+    # member). ``valid`` stays untouched: it scores every candidate and sets the threshold.
+    soft = s.pseudo_labels == "soft" and len(unlabelled) > 0 and pseudo_rounds > 0
+    teachers = s.pseudo_teachers if soft else 1
+    folds = stratified_folds(labels[train_rows], teachers, s.seed + 2) if teachers > 1 else None
 
     # 3 + 4. fine-tuning, then pseudo-labelling rounds (each from the same initial weights)
     def train_fn(row_idx: torch.Tensor, row_labels: torch.Tensor, previous) -> TabularTransformer:
@@ -267,19 +281,27 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
             name = f"pseudo_{sum(c[2].startswith('pseudo') for c in candidates) + 1}"
         else:
             name = f"teacher_{len(candidates) + 1}" if candidates else "finetune"
-        idx = row_idx.numpy()
+        idx, row_labels = row_idx.numpy(), row_labels.numpy()
         epochs = s.epochs if previous is None else s.pseudo_epochs
-        trainer = Trainer(net, train_config(epochs, monitor, mode, seed),
+        stop_set, stop_data, stop_monitor, stop_mode = "validation", valid, monitor, mode
+        if previous is None and folds is not None:                               # teacher member j
+            stop_set, fold = f"fold {len(candidates)}", folds == len(candidates)  # (N_L,) as idx
+            stop_data = _tensors(data, idx[fold], row_labels[fold])
+            stop_monitor, stop_mode = _monitor(row_labels[fold])
+            idx, row_labels = idx[~fold], row_labels[~fold]
+        trainer = Trainer(net, train_config(epochs, stop_monitor, stop_mode, seed),
                           loss_fn=lambda m, b: binary_loss(s.loss, m(b[0], b[1]), b[2], pos_weight),
-                          train_data=TensorDataset(*_tensors(data, idx, row_labels.numpy())),
-                          valid_data=valid, evaluate_fn=_valid_metrics,
+                          train_data=TensorDataset(*_tensors(data, idx, row_labels)),
+                          valid_data=stop_data, evaluate_fn=_valid_metrics,
                           out_dir=out if name == "finetune" else out / name, task_config=asdict(s))
         say(f"{name}: {len(idx)} rows ({float(row_labels.sum()):.0f} positive)")
         result = trainer.fit(resume=resume if name == "finetune" else None)
         net = net.cpu()
         score = _valid_metrics(net, valid)[monitor] * (1 if mode == "max" else -1)
         candidates.append((score, net, name))
-        stages.append({"stage": name, "rows": len(idx), f"best_valid_{monitor}": result.best_metric,
+        stages.append({"stage": name, "rows": len(idx), f"valid_{monitor}": abs(score),
+                       "early_stopping_set": stop_set,
+                       f"best_stop_{stop_monitor}": result.best_metric,
                        "epochs": result.epochs_run, "stop_reason": result.stop_reason})
         return net
 
@@ -290,14 +312,16 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
     labelled_idx, labelled_y = torch.from_numpy(train_rows), torch.from_numpy(labels[train_rows])
     if s.pseudo_labels == "soft":
         distill(train_fn, predict_fn, labelled_idx, labelled_y, torch.from_numpy(unlabelled), num_classes=2,
-                rounds=pseudo_rounds, score_fn=lambda net: next(c[0] for c in candidates if c[1] is net),
-                teachers=s.pseudo_teachers if len(unlabelled) and pseudo_rounds else 1,
-                temperature=s.pseudo_temperature)
+                rounds=pseudo_rounds, teachers=teachers, temperature=s.pseudo_temperature)
     else:
         self_train(train_fn, predict_fn, labelled_idx, labelled_y, torch.from_numpy(unlabelled),
                    rounds=pseudo_rounds, select_fn=lambda p: select_top_fraction(
                        p, s.pseudo_fraction, torch.tensor([1 - prior, prior])))
-    _, model, chosen = max(candidates, key=lambda c: c[0])
+    # With ~40 validation positives, a choice among the teachers and the students would mostly
+    # pick noise; a student has learnt from the whole ensemble and the unlabelled rows, a
+    # teacher member from three quarters of the labels, so only the students compete.
+    students = [c for c in candidates if c[2].startswith("pseudo")]
+    _, model, chosen = max(students or candidates, key=lambda c: c[0])
     model.save_pretrained(out)
 
     # 5. decision threshold on validation
