@@ -319,7 +319,7 @@ def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
                        p, s.pseudo_fraction, torch.tensor([1 - prior, prior])))
     # With ~40 validation positives, a choice among the teachers and the students would mostly
     # pick noise; a student has learnt from the whole ensemble and the unlabelled rows, a
-    # teacher member from three quarters of the labels, so only the students compete.
+    # teacher member from all but one fold of the labels, so only the students compete.
     students = [c for c in candidates if c[2].startswith("pseudo")]
     _, model, chosen = max(students or candidates, key=lambda c: c[0])
     model.save_pretrained(out)
