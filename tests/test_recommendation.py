@@ -214,6 +214,13 @@ def test_other_losses_run_and_decrease():
         sequence_loss(model, batch, "hinge")
 
 
+def test_masking_probabilities_outside_0_1_are_refused():
+    with pytest.raises(ValueError, match=r"--last-item-prob: expected a probability in \[0, 1\], got 1.5"):
+        TaskSettings(kind="bert4rec", last_item_prob=1.5)
+    with pytest.raises(ValueError, match="--mask-prob"):
+        TaskSettings(kind="bert4rec", mask_prob=-0.1)
+
+
 def test_save_load_round_trip(tmp_path):
     model = SequentialRecommender(RecommenderConfig(num_items=12, max_len=8, d_model=16, dim_feedforward=32))
     model.save_pretrained(tmp_path / "m")

@@ -85,6 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--max-tokens", type=positive_int, default=6400,
                        help="at most this many item positions per batch (default 6400 = 128 x 50)")
     train.add_argument("--mask-prob", type=float, default=0.2, help="BERT4Rec: share of items masked")
+    train.add_argument("--last-item-prob", type=float, default=0.5,
+                       help="BERT4Rec: share of examples that mask only their last item (default 0.5)")
     train.add_argument("--patience", type=int,
                        help="epochs without validation gain before stopping (default 8; 20 for ml1m)")
     train.add_argument("--final-epochs", type=int, metavar="N",
@@ -203,7 +205,7 @@ def _train(args) -> int:
                                      attention_backend=args.attention_backend)
     settings = TaskSettings(kind=args.model, loss=args.loss, negatives=args.negatives,
                             batch_size=args.batch_size or 128, max_tokens=args.max_tokens,
-                            mask_prob=args.mask_prob,
+                            mask_prob=args.mask_prob, last_item_prob=args.last_item_prob,
                             eval_users=args.eval_users, patience=patience,
                             final_epochs=final_epochs)
     epochs = args.epochs or defaults["epochs"]
