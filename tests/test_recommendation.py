@@ -203,6 +203,37 @@ def test_final_fit_learns_what_only_the_validation_items_show(kind, tmp_path):
     assert not (tmp_path / "final0" / "final_fit").exists()
 
 
+def test_bert4rec_examples_are_cloze_masks_or_masked_prefixes():
+    """last_item_prob = 1: every row is s_1 .. s_{c-1} [MASK] with the single label s_c (without
+    cuts: c = len); last_item_prob = 0: labels only where the input shows [MASK], the other items
+    unchanged."""
+    from tasks.recommendation.train import MaskedItemCollate
+    mask_id, seqs = 99, [list(range(1, 11)), [5, 6, 7], [8]]
+    torch.manual_seed(0)
+    prefixes = MaskedItemCollate(mask_id, 100, 0.3, 1.0, rng=random.Random(0))
+    cuts = set()
+    for _ in range(50):
+        batch = prefixes(seqs)
+        for seq, inputs, labels in zip(seqs, batch["inputs"].tolist(), batch["labels"].tolist()):
+            shown = [i for i in inputs if i != 0]
+            assert shown[-1] == mask_id and labels[-1] != 0 and sum(x != 0 for x in labels) == 1
+            cut = len(shown)
+            assert shown[:-1] == seq[:cut - 1] and labels[-1] == seq[cut - 1]
+            cuts.add((len(seq), cut))
+    assert {c for n, c in cuts if n == 10} == set(range(2, 11))   # every cut 2..len is drawn
+    assert (1, 1) in cuts                                          # one item: [MASK] alone
+    whole = MaskedItemCollate(mask_id, 100, 0.3, 1.0, cut_prefixes=False)(seqs)  # the final fit's
+    assert whole["inputs"][0].tolist() == list(range(1, 10)) + [mask_id]
+    assert whole["labels"][:, -1].tolist() == [10, 7, 8] and (whole["labels"][:, :-1] == 0).all()
+    long_rows = [list(range(1, 11)), list(range(11, 21))]  # masks drawn: (0.5)^10 to have none
+    cloze = MaskedItemCollate(mask_id, 100, 0.5, 0.0, rng=random.Random(0))(long_rows)
+    items, masked = torch.tensor(long_rows), cloze["inputs"] == mask_id
+    assert masked.any(1).all()
+    assert torch.equal(cloze["labels"] != 0, masked)
+    assert torch.equal(cloze["labels"][masked], items[masked])
+    assert torch.equal(cloze["inputs"][~masked], items[~masked])
+
+
 def test_other_losses_run_and_decrease():
     from tasks.recommendation.losses import sequence_loss
     model = SequentialRecommender(RecommenderConfig(num_items=30, max_len=8, d_model=16, dim_feedforward=32))
@@ -294,6 +325,13 @@ def test_cli_bert4rec_train_and_predict(tmp_path, capsys):
     assert not recommended & set(history.split())  # history items are not recommended again
     # attention covers only the 7 most recent items (max-len 8 minus the appended [MASK])
     assert {a["position"] for a in payload["attention"]} <= set(range(5, 12))
+    # each model has its own default dropout (bert4rec 0.1, sasrec 0.3); --dropout overrides it
+    assert json.loads((out / "config.json").read_text())["dropout"] == 0.1
+    for model, extra, expected in (("sasrec", [], 0.3), ("bert4rec", ["--dropout", "0.25"], 0.25)):
+        assert main(["recommend", "train", "--data", str(data), "--out", str(tmp_path / model),
+                     "--model", model, "--epochs", "1", "--device", "cpu", "--d-model", "8",
+                     "--layers", "1", *extra]) == 0
+        assert json.loads((tmp_path / model / "config.json").read_text())["dropout"] == expected
 
 
 def test_batches_hold_every_example_once_within_the_size_and_position_caps():
