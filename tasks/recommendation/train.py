@@ -41,14 +41,14 @@ learnt too (a deployed model is likewise retrained on everything it has). Amazon
 extra target per user: full HR@10 0.0783 -> 0.0876 and NDCG@10 0.0472 -> 0.0518 (the CLI
 defaults), while more epochs on the training sequences alone gave nothing. With the ml1m folder
 only its 512 validation users have an item to put back, so the CLI's ml1m defaults skip it.
-BERT4Rec's final fit keeps whole histories (no cuts), so that its prefix rows all target the item
-just put back. Checked on Beauty without the test split (every history one item shorter, so
-the real validation item plays the test item; dropout 0.3): the final fit without cuts gave
-NDCG@10 0.0471 on it, with cuts 0.0413, from 0.0380 before the final fit. The test item is
-never trained on;
-validation scores printed or saved by the run are from before the final fit (afterwards the
-validation items are no longer held out). Its checkpoints and log
-go to ``OUT/final_fit``; the model in ``OUT`` is the final one.
+BERT4Rec's final fit keeps whole histories (no cuts), so that its last-item rows all target the
+item just put back. Checked on Beauty without the test split (every history one item shorter,
+so the real validation item plays the test item; dropout 0.3): the final fit without cuts gave
+NDCG@10 0.0471 on it, with cuts 0.0413, from 0.0380 before the final fit.
+
+The test item is never trained on; validation scores printed or saved by the run are from
+before the final fit (afterwards the validation items are no longer held out). Its checkpoints
+and log go to ``OUT/final_fit``; the model in ``OUT`` is the final one.
 """
 
 from __future__ import annotations
