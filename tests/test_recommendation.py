@@ -11,6 +11,7 @@ import torch
 from minitransformer.cli import main
 from minitransformer.training import TrainConfig
 from tasks.recommendation.baselines import most_popular_scorer, transition_scorer
+from tasks.recommendation.cli import training_defaults
 from tasks.recommendation.data import ItemMap, detect_format, load_sequences, load_split
 from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
 from tasks.recommendation.models import RecommenderConfig, SequentialRecommender
@@ -325,13 +326,28 @@ def test_cli_bert4rec_train_and_predict(tmp_path, capsys):
     assert not recommended & set(history.split())  # history items are not recommended again
     # attention covers only the 7 most recent items (max-len 8 minus the appended [MASK])
     assert {a["position"] for a in payload["attention"]} <= set(range(5, 12))
-    # each model has its own default dropout (bert4rec 0.1, sasrec 0.3); --dropout overrides it
+    # each model has its own default dropout (bert4rec 0.1, sasrec 0.3) and patience (16, 8);
+    # --dropout and --patience override them
     assert json.loads((out / "config.json").read_text())["dropout"] == 0.1
-    for model, extra, expected in (("sasrec", [], 0.3), ("bert4rec", ["--dropout", "0.25"], 0.25)):
+    assert json.loads((out / "train_config.json").read_text())["train"]["patience"] == 16
+    for model, extra, dropout, patience in (("sasrec", [], 0.3, 8),
+                                            ("bert4rec", ["--dropout", "0.25", "--patience", "3"], 0.25, 3)):
         assert main(["recommend", "train", "--data", str(data), "--out", str(tmp_path / model),
                      "--model", model, "--epochs", "1", "--device", "cpu", "--d-model", "8",
                      "--layers", "1", *extra]) == 0
-        assert json.loads((tmp_path / model / "config.json").read_text())["dropout"] == expected
+        assert json.loads((tmp_path / model / "config.json").read_text())["dropout"] == dropout
+        train_config = json.loads((tmp_path / model / "train_config.json").read_text())
+        assert train_config["train"]["patience"] == patience
+
+
+def test_training_defaults_per_model_and_for_the_ml1m_folder():
+    sasrec, bert = training_defaults("sequence", "sasrec"), training_defaults("sequence", "bert4rec")
+    assert (sasrec["dropout"], sasrec["patience"], sasrec["epochs"]) == (0.3, 8, 30)
+    assert (bert["dropout"], bert["patience"], bert["epochs"]) == (0.1, 16, 80)
+    for model in ("sasrec", "bert4rec"):  # ml1m: long histories, 512 noisy validation users
+        ml1m = training_defaults("ml1m", model)
+        assert (ml1m["max_len"], ml1m["patience"], ml1m["final_epochs"]) == (200, 20, 0)
+    assert training_defaults("ml1m", "bert4rec")["epochs"] == 80  # BERT4Rec keeps its own
 
 
 def test_batches_hold_every_example_once_within_the_size_and_position_caps():

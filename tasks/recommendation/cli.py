@@ -19,9 +19,9 @@ early stopping on validation NDCG@10 (3,000 seeded validation users) with patien
 5-epoch final fit with the validation items put back (:mod:`tasks.recommendation.train`). The
 ml1m folder gets max-len 200, 60 epochs, patience 20 and no final fit (only 6,040 histories;
 512 noisy validation users, the only ones with a validation item). BERT4Rec: the same, but
-dropout 0.1, mask probability 0.2, half of the examples a history cut at a random item with that
-item masked (``--last-item-prob``), 80 epochs (an epoch costs about 40% of a SASRec epoch, but it
-learns from far fewer positions per pass).
+dropout 0.1, patience 16, mask probability 0.2, half of the examples a history cut at a random
+item with that item masked (``--last-item-prob``), 80 epochs (an epoch costs about 40% of a
+SASRec epoch, but it learns from far fewer positions per pass).
 
 A model directory holds the trainer's files (``config.json``, ``model.safetensors`` = the model
 after the final fit, or the best validation epoch without one, ``metrics.jsonl``,
@@ -45,6 +45,9 @@ DEFAULT_EPOCHS = {"sasrec": 30, "bert4rec": 80}
 #: BERT4Rec's masks and random cuts already keep it from memorising its histories; with less
 #: dropout it learns faster and keeps more of the final fit (Beauty: see RESULTS.md)
 DEFAULT_DROPOUT = {"sasrec": 0.3, "bert4rec": 0.1}
+#: BERT4Rec's validation NDCG@10 rises slowly and noisily (fresh masks and cuts every epoch):
+#: with patience 8 it stopped after 37-53 of its 80 epochs (Beauty: see RESULTS.md)
+DEFAULT_PATIENCE = {"sasrec": 8, "bert4rec": 16}
 #: the ml1m folder: only 6,040 (long) histories, so it needs more epochs, and its 512 validation
 #: users make NDCG@10 jump by ~0.01 between epochs (a longer patience).
 #: No final fit: only those 512 users have a validation item to put back (0.05% more training
@@ -55,7 +58,8 @@ ML1M_DEFAULTS = {"max_len": 200, "epochs": 60, "patience": 20, "final_epochs": 0
 def training_defaults(fmt: str, model: str) -> dict[str, float]:
     """``max_len``, ``epochs``, ``patience``, ``final_epochs`` and ``dropout`` when the command
     line does not set them."""
-    defaults = {"max_len": 50, "epochs": DEFAULT_EPOCHS[model], "patience": 8, "final_epochs": 5,
+    defaults = {"max_len": 50, "epochs": DEFAULT_EPOCHS[model],
+                "patience": DEFAULT_PATIENCE[model], "final_epochs": 5,
                 "dropout": DEFAULT_DROPOUT[model]}
     if fmt == "ml1m":
         defaults.update(ML1M_DEFAULTS)
@@ -94,7 +98,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="BERT4Rec: share of examples that are a history cut at a random item, "
                             "that item masked (default 0.5)")
     train.add_argument("--patience", type=int,
-                       help="epochs without validation gain before stopping (default 8; 20 for ml1m)")
+                       help="epochs without validation gain before stopping (default 8; BERT4Rec 16; "
+                            "20 for ml1m)")
     train.add_argument("--final-epochs", type=int, metavar="N",
                        help="after early stopping, N epochs with each user's validation item put "
                             "back into training (default 5; 0 for ml1m; 0 = keep the "
