@@ -347,7 +347,9 @@ def test_training_defaults_per_model_and_for_the_ml1m_folder():
     for model in ("sasrec", "bert4rec"):  # ml1m: long histories, 512 noisy validation users
         ml1m = training_defaults("ml1m", model)
         assert (ml1m["max_len"], ml1m["patience"], ml1m["final_epochs"]) == (200, 20, 0)
-    assert training_defaults("ml1m", "bert4rec")["epochs"] == 80  # BERT4Rec keeps its own
+    assert training_defaults("ml1m", "sasrec")["dropout"] == 0.2  # dense histories: less dropout
+    bert_ml1m = training_defaults("ml1m", "bert4rec")  # BERT4Rec keeps its own
+    assert (bert_ml1m["epochs"], bert_ml1m["dropout"]) == (80, 0.1)
 
 
 def test_batches_hold_every_example_once_within_the_size_and_position_caps():
