@@ -18,10 +18,10 @@ full-softmax cross-entropy at every position, d_model 64, 2 layers, 1 head, drop
 early stopping on validation NDCG@10 (3,000 seeded validation users) with patience 8, then a
 5-epoch final fit with the validation items put back (:mod:`tasks.recommendation.train`). The
 ml1m folder gets max-len 200, 60 epochs, patience 20, dropout 0.2 and no final fit (only 6,040
-histories; 512 noisy validation users, the only ones with a validation item). BERT4Rec: the same, but
-dropout 0.1, patience 16, mask probability 0.2, half of the examples a history cut at a random
-item with that item masked (``--last-item-prob``), 80 epochs (an epoch costs about 40% of a
-SASRec epoch, but it learns from far fewer positions per pass).
+histories; 512 noisy validation users, the only ones with a validation item). BERT4Rec: the
+same, but dropout 0.1, patience 16, mask probability 0.2, half of the examples a history cut
+at a random item with that item masked (``--last-item-prob``), 80 epochs (an epoch costs about
+40% of a SASRec epoch, but it learns from far fewer positions per pass).
 
 A model directory holds the trainer's files (``config.json``, ``model.safetensors`` = the model
 after the final fit, or the best validation epoch without one, ``metrics.jsonl``,
