@@ -48,13 +48,16 @@ DEFAULT_DROPOUT = {"sasrec": 0.3, "bert4rec": 0.1}
 #: BERT4Rec's validation NDCG@10 rises slowly and noisily (fresh masks and cuts every epoch):
 #: with patience 8 it stopped after 37-53 of its 80 epochs (Beauty: see RESULTS.md)
 DEFAULT_PATIENCE = {"sasrec": 8, "bert4rec": 16}
-#: the ml1m folder: only 6,040 (long) histories, so it needs more epochs, and its 512 validation
-#: users make NDCG@10 jump by ~0.01 between epochs (a longer patience).
+#: the ml1m folder: long histories (max-len 200), and its 512 validation users make NDCG@10 jump
+#: by ~0.01 between epochs (a longer patience).
 #: No final fit: only those 512 users have a validation item to put back (0.05% more training
 #: targets), so it would only train longer on the same data (measured: no gain, or a loss).
-#: Dropout 0.2, as the SASRec paper chose for ML-1M (its long, dense histories overfit less than
-#: Amazon's): validation NDCG@10 0.1886 -> 0.2027, test 0.1377 -> 0.1523 (RESULTS.md)
-ML1M_DEFAULTS = {"max_len": 200, "epochs": 60, "patience": 20, "final_epochs": 0, "dropout": 0.2}
+ML1M_DEFAULTS = {"max_len": 200, "patience": 20, "final_epochs": 0}
+#: SASRec on the ml1m folder: only 6,040 histories, so 60 epochs; dropout 0.2 as the SASRec
+#: paper chose for ML-1M (its long, dense histories overfit less than Amazon's): validation
+#: NDCG@10 0.1886 -> 0.2027, test 0.1377 -> 0.1523 (RESULTS.md). BERT4Rec keeps its own
+#: (larger) epochs and (smaller) dropout.
+ML1M_SASREC_DEFAULTS = {"epochs": 60, "dropout": 0.2}
 
 
 def training_defaults(fmt: str, model: str) -> dict[str, float]:
@@ -65,8 +68,8 @@ def training_defaults(fmt: str, model: str) -> dict[str, float]:
                 "dropout": DEFAULT_DROPOUT[model]}
     if fmt == "ml1m":
         defaults.update(ML1M_DEFAULTS)
-        if model != "sasrec":  # BERT4Rec keeps its own (larger) epochs and (smaller) dropout
-            defaults["epochs"], defaults["dropout"] = DEFAULT_EPOCHS[model], DEFAULT_DROPOUT[model]
+        if model == "sasrec":
+            defaults.update(ML1M_SASREC_DEFAULTS)
     return defaults
 
 
