@@ -80,6 +80,18 @@ def train_and_evaluate(data: Path, run_dir: Path, options: list[str],
             "train_s": fit["elapsed_s"] + (final_fit["elapsed_s"] if final_fit else 0.0)}
 
 
+def _epoch_list(text: str) -> list[int]:
+    """``--time-to-target``: comma-separated positive epoch counts, checked before any training."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers (e.g. 10,20), got {text!r}")
+    return values
+
+
 def _reaches_target(report: dict) -> bool:
     """Issue 5's Beauty target: full-ranking NDCG@10 >= 0.045 and HR@10 >= 0.085."""
     return report["NDCG@10"] >= 0.045 and report["HR@10"] >= 0.085
@@ -127,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="1.5 minutes of training; not the benchmark")
     parser.add_argument("--bert4rec", action="store_true", help="also BERT4Rec on the same budget")
     parser.add_argument("--ml1m", action="store_true", help="also SASRec on MovieLens-1M (max-len 200)")
-    parser.add_argument("--time-to-target", metavar="EPOCHS",
+    parser.add_argument("--time-to-target", metavar="EPOCHS", type=_epoch_list,
                         help="comma-separated shorter SASRec schedules (--epochs), e.g. 20")
     parser.add_argument("--out", type=Path, help="keep the run directories here")
     args = parser.parse_args(argv)
@@ -172,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
               "test split, full ranking:\n")
         print("| --epochs | epochs run (best) | training min (with the final fit) | HR@10 | NDCG@10 "
               "| target |\n|---|---|---|---|---|---|")
-        for epochs in [int(e) for e in args.time_to_target.split(",")] + [None]:
+        for epochs in [*args.time_to_target, None]:
             run = sasrec if epochs is None else train_and_evaluate(
                 beauty, out / f"beauty-sasrec-{epochs}epochs", [*options, "--epochs", str(epochs)], ("full",))
             full, fit = run["reports"]["full"], run["fit"]
