@@ -30,6 +30,15 @@ rest of the training questions without labels. The recipe:
    Transformer alone (the linear view only teaches it), so it is the same model as the
    supervised-only baseline's.
 
+   **Label spreading** (``spread=True``, the default; :mod:`.propagation`) adds a third view:
+   the ``k`` labels per intent flow over a graph of similar questions (labelled, unlabelled and
+   validation questions all in it) and the pseudo-labels multiply in its distribution too, at
+   the weight ``v`` that is best on validation::
+
+       log p(y | q) = w log p_deep + (1 - w) log p_linear + v log(p_spread + ε) + const
+
+   It is computed once, from the true labels only.
+
 :func:`supervised_only` trains the same model on the ``k`` labels alone, the baseline the recipe
 must beat (validation is a separate, truly labelled split in both).
 """
@@ -47,6 +56,7 @@ from minitransformer.semi_supervised import select_top_fraction, self_train
 
 from .intent import IntentClassifier, IntentConfig, fit_intent_classifier, predict_proba
 from .linear import LinearNgramExpert, choose_mix_weight, fit_linear_expert, mix_log_probs
+from .propagation import knn_graph, label_spreading, tfidf_vectors
 from .router import IntentRouter, RouterSettings, build_tokenizer
 from .sentence import pad_ids
 
@@ -74,7 +84,7 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
                     valid: tuple[Sequence[str], Sequence[str]], settings: RouterSettings, *,
                     pretrain_epochs: int = 10, rounds: int = 2, fraction: float | None = 0.5,
                     threshold: float = 0.7, max_per_class: int | None = None, cotrain: bool = True,
-                    seed: int = 0, device: str = "auto",
+                    spread: bool = True, seed: int = 0, device: str = "auto",
                     verbose: bool = False) -> tuple[IntentRouter, list[dict]]:
     """Pretrain on all text, fine-tune on the labels, then self-train; return (router, rounds)."""
     fold = (lambda t: t.lower()) if settings.lowercase else (lambda t: t)
@@ -104,6 +114,11 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
     cotrain = cotrain and config.ngram_buckets > 0  # the linear view reads the n-gram bag
     grams = pad_ids([g for _, g in encoded]) if cotrain else None               # (N, G)
     valid_grams = pad_ids([g for _, g in valid_encoded]) if cotrain else None
+    n = len(texts)
+    label_ids = torch.tensor([label_id[y] for y in labels])
+    # (N + V, C) the third view: labels spread over a graph of all questions, validation included
+    spread_log = (_spread(all_texts + valid_texts, n, label_ids, len(names)) if cotrain and spread
+                  else None)
 
     def train_fn(rows: torch.Tensor, targets: torch.Tensor, previous):
         model = IntentClassifier(config)
@@ -116,22 +131,27 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
         fit_linear_expert(linear, grams[rows], targets)
         with torch.no_grad():
             deep_valid = predict_proba(model, valid_encoded).clamp_min(1e-12).log()
-            weight = choose_mix_weight(deep_valid, linear.eval()(valid_grams), valid_ids)
-        return _CoTrained(model.eval(), linear, weight)
+            linear_valid = linear.eval()(valid_grams)
+            weight = choose_mix_weight(deep_valid, linear_valid, valid_ids)
+            spread_weight = 0.0 if spread_log is None else _choose_spread_weight(
+                mix_log_probs(deep_valid, linear_valid, weight), spread_log[len(all_texts):], valid_ids)
+        return _CoTrained(model.eval(), linear, weight, spread_weight)
 
     def predict_fn(model, rows: torch.Tensor) -> torch.Tensor:
         deep = predict_proba(_deep(model), [encoded[i] for i in rows.tolist()])
         if not cotrain:
             return deep
         with torch.no_grad():
-            return mix_log_probs(deep.clamp_min(1e-12).log(), model.linear(grams[rows]), model.weight).exp()
+            mixed = mix_log_probs(deep.clamp_min(1e-12).log(), model.linear(grams[rows]), model.weight)
+            if model.spread_weight:
+                mixed = mixed + model.spread_weight * spread_log[rows]
+            return torch.softmax(mixed, -1)
 
     def per_intent_share(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         uniform = torch.full((probs.shape[1],), 1.0 / probs.shape[1])  # (C,)
         return select_top_fraction(probs, fraction, class_prior=uniform)
 
-    n = len(texts)
-    result = self_train(train_fn, predict_fn, torch.arange(n), torch.tensor([label_id[y] for y in labels]),
+    result = self_train(train_fn, predict_fn, torch.arange(n), label_ids,
                         torch.arange(n, len(all_texts)), rounds=rounds, threshold=threshold,
                         max_per_class=max_per_class, select_fn=per_intent_share if fraction else None)
     router.model = _deep(result.model)
@@ -139,11 +159,33 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
 
 
 class _CoTrained(NamedTuple):
-    """One round's two views: the Transformer, the linear n-gram model and the mixing weight."""
+    """One round's views: the Transformer, the linear n-gram model, their mixing weight ``w``
+    and the weight ``v`` of the (fixed) label-spreading view."""
 
     deep: IntentClassifier
     linear: LinearNgramExpert
     weight: float
+    spread_weight: float = 0.0
+
+
+#: label spreading: neighbours per question, how far labels travel, the floor under its probabilities
+SPREAD_K, SPREAD_ALPHA, SPREAD_EPS = 5, 0.99, 1e-3
+
+
+def _spread(texts: Sequence[str], n_labelled: int, labels: torch.Tensor, num_labels: int) -> torch.Tensor:
+    """``(N, C)`` log-probabilities of label spreading from the first ``n_labelled`` texts."""
+    graph = knn_graph(tfidf_vectors(texts), k=min(SPREAD_K, len(texts) - 1))
+    probs = label_spreading(graph, torch.arange(n_labelled), labels, num_labels, alpha=SPREAD_ALPHA)
+    return (probs + SPREAD_EPS).log()
+
+
+def _choose_spread_weight(mixed: torch.Tensor, spread_log: torch.Tensor, labels: Sequence[int],
+                          grid: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> float:
+    """The ``v`` of ``grid`` whose ``mixed + v * spread_log`` is most accurate on validation
+    (ties: the smaller ``v``)."""
+    truth = torch.as_tensor(list(labels), dtype=torch.long)
+    scores = [float(((mixed + v * spread_log).argmax(-1) == truth).float().mean()) for v in grid]
+    return grid[scores.index(max(scores))]
 
 
 def _deep(model) -> IntentClassifier:
