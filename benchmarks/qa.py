@@ -113,7 +113,9 @@ def banking77(work: Path, quick: bool, lines: list[str]) -> None:
 
 FEWSHOT_HOLDOUT = 0.3       # of train.csv: 3,001 questions held out for the few-label part
 FEWSHOT_VALID_SHARE = 1 / 6  # of those: ~500 validate, ~2,500 score
-FEWSHOT_SEEDS = (0, 1, 2)    # draws of the 10 labelled questions per intent (few-shot results vary)
+# draws of the 10 labelled questions per intent: the gain varies by 2 points from draw to draw
+# (+3.2 .. +5.3), so five of them, not three
+FEWSHOT_SEEDS = (0, 1, 2, 3, 4)
 
 
 def fewshot(work: Path, quick: bool, lines: list[str]) -> None:

@@ -19,7 +19,8 @@ Alone it is weaker than a linear model on the same words (BANKING77, 10 labels p
 vs 73% of the unlabelled questions right) but it errs elsewhere: multiplied with the
 Transformer and the linear model of :mod:`.semi` it labelled 75.6% right instead of 73.0%
 (draw 0, measured 2026-11-29), and better pseudo-labels make a better self-trained model
-(+5.0 instead of +3.8 points over the labels alone, ``benchmarks/qa.py --only fewshot``).
+(on draws 0-2 of ``benchmarks/qa.py --only fewshot``, +5.0 instead of +3.8 points over the
+labels alone).
 
 The vectors are two TF-IDF blocks, each of unit length, side by side and scaled by ``1/√2``:
 words and word pairs, and character 2..5-grams inside each word padded with spaces. Counts are
