@@ -91,6 +91,12 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
     names = sorted(set(labels) | set(valid[1]))
     label_id = {n: i for i, n in enumerate(names)}
     all_texts = [fold(t) for t in [*texts, *unlabelled]]
+    questions = len(all_texts) + len(valid[0])
+    if spread and cotrain and settings.ngram_buckets > 0 and questions > SPREAD_MAX_QUESTIONS:
+        raise ValueError(f"spread=True builds a dense (N, N) graph of all N questions: {questions:,} "
+                         f"questions need {4 * questions ** 2 / 2 ** 30:.1f} GiB per copy, more than "
+                         f"the {SPREAD_MAX_QUESTIONS:,} allowed; pass spread=False or fewer unlabelled "
+                         "questions")
     tokenizer = build_tokenizer(settings.tokenizer, all_texts, settings.vocab_size)
     torch.manual_seed(seed)
     config = IntentConfig(vocab_size=tokenizer.vocab_size, d_model=settings.d_model, nhead=settings.nhead,
@@ -170,6 +176,8 @@ class _CoTrained(NamedTuple):
 
 #: label spreading: neighbours per question, how far labels travel, the floor under its probabilities
 SPREAD_K, SPREAD_ALPHA, SPREAD_EPS = 5, 0.99, 1e-3
+#: the graph is a dense (N, N) matrix: 20,000 questions take 1.5 GiB per copy
+SPREAD_MAX_QUESTIONS = 20_000
 
 
 def _spread(texts: Sequence[str], n_labelled: int, labels: torch.Tensor, num_labels: int) -> torch.Tensor:
