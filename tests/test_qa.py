@@ -172,16 +172,20 @@ def _planted(n_per_class: int, seed: int):
     return rows
 
 
-def test_semi_supervised_loop_runs_and_beats_supervised_on_planted_signal():
+def _few_label_setting(ngram_buckets: int):
+    """Two labelled questions per planted intent, the rest unlabelled, and a tiny router."""
     rows, valid_rows = _planted(40, 0), _planted(10, 1)
-    labels = [y for _, y in rows]
-    shot = few_shot_indices(labels, 2, seed=0)  # two labelled questions per intent
-    unl = [rows[i][0] for i in range(len(rows)) if i not in set(shot)]
+    shot = few_shot_indices([y for _, y in rows], 2, seed=0)  # sorted row indices
     texts, ys = [rows[i][0] for i in shot], [rows[i][1] for i in shot]
-    valid = ([t for t, _ in valid_rows], [y for _, y in valid_rows])
+    unl = [rows[i][0] for i in range(len(rows)) if i not in set(shot)]
     settings = RouterSettings(vocab_size=300, d_model=32, nhead=2, num_layers=1, dim_feedforward=64,
-                              ngram_buckets=0, train=IntentSettings(epochs=15, batch_size=8, lr=3e-3,
-                                                                    patience=None))
+                              ngram_buckets=ngram_buckets,
+                              train=IntentSettings(epochs=15, batch_size=8, lr=3e-3, patience=None))
+    return texts, ys, unl, ([t for t, _ in valid_rows], [y for _, y in valid_rows]), settings
+
+
+def test_semi_supervised_loop_runs_and_beats_supervised_on_planted_signal():
+    texts, ys, unl, valid, settings = _few_label_setting(ngram_buckets=0)  # the Transformer alone
     sup = supervised_only(texts, ys, valid, settings, device="cpu", verbose=False)
     semi, rounds = semi_supervised(texts, ys, unl, valid, settings, pretrain_epochs=2, rounds=1,
                                    fraction=0.5, device="cpu")
@@ -193,20 +197,8 @@ def test_semi_supervised_loop_runs_and_beats_supervised_on_planted_signal():
     assert semi_acc >= sup_acc + 0.05, (semi_acc, sup_acc)  # measured: 0.92 vs 0.82
 
 
-def _few_label_setting():
-    rows, valid_rows = _planted(40, 0), _planted(10, 1)
-    labels = [y for _, y in rows]
-    shot = set(few_shot_indices(labels, 2, seed=0))
-    texts, ys = [rows[i][0] for i in sorted(shot)], [rows[i][1] for i in sorted(shot)]
-    unl = [rows[i][0] for i in range(len(rows)) if i not in shot]
-    settings = RouterSettings(vocab_size=300, d_model=32, nhead=2, num_layers=1, dim_feedforward=64,
-                              ngram_buckets=1024, train=IntentSettings(epochs=15, batch_size=8, lr=3e-3,
-                                                                       patience=None))
-    return texts, ys, unl, ([t for t, _ in valid_rows], [y for _, y in valid_rows]), settings
-
-
 def test_three_view_self_training_beats_supervised_on_planted_signal():
-    texts, ys, unl, valid, settings = _few_label_setting()
+    texts, ys, unl, valid, settings = _few_label_setting(ngram_buckets=1024)
     sup = supervised_only(texts, ys, valid, settings, device="cpu", verbose=False)
     semi, rounds = semi_supervised(texts, ys, unl, valid, settings, pretrain_epochs=1, rounds=1,
                                    fraction=0.5, device="cpu")   # co-training + label spreading
@@ -218,7 +210,7 @@ def test_three_view_self_training_beats_supervised_on_planted_signal():
 def test_label_spreading_refuses_a_graph_too_large_before_any_training(monkeypatch):
     import tasks.qa.semi as semi_module
 
-    texts, ys, unl, valid, settings = _few_label_setting()
+    texts, ys, unl, valid, settings = _few_label_setting(ngram_buckets=1024)
     monkeypatch.setattr(semi_module, "SPREAD_MAX_QUESTIONS", 100)
     with pytest.raises(ValueError, match="spread=False"):
         semi_supervised(texts, ys, unl, valid, settings, pretrain_epochs=1, rounds=1, device="cpu")

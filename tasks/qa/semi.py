@@ -91,8 +91,10 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
     names = sorted(set(labels) | set(valid[1]))
     label_id = {n: i for i, n in enumerate(names)}
     all_texts = [fold(t) for t in [*texts, *unlabelled]]
+    cotrain = cotrain and settings.ngram_buckets > 0  # the linear view reads the n-gram bag
+    spread = spread and cotrain                        # the third view joins the second
     questions = len(all_texts) + len(valid[0])
-    if spread and cotrain and settings.ngram_buckets > 0 and questions > SPREAD_MAX_QUESTIONS:
+    if spread and questions > SPREAD_MAX_QUESTIONS:
         raise ValueError(f"spread=True builds a dense (N, N) graph of all N questions: {questions:,} "
                          f"questions need {4 * questions ** 2 / 2 ** 30:.1f} GiB per copy, more than "
                          f"the {SPREAD_MAX_QUESTIONS:,} allowed; pass spread=False or fewer unlabelled "
@@ -117,14 +119,12 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
     no_pretrain = dataclasses.replace(settings.train, pretrain_epochs=0)
 
     valid_encoded = router.encode(valid_texts)
-    cotrain = cotrain and config.ngram_buckets > 0  # the linear view reads the n-gram bag
     grams = pad_ids([g for _, g in encoded]) if cotrain else None               # (N, G)
     valid_grams = pad_ids([g for _, g in valid_encoded]) if cotrain else None
     n = len(texts)
     label_ids = torch.tensor([label_id[y] for y in labels])
     # (N + V, C) the third view: labels spread over a graph of all questions, validation included
-    spread_log = (_spread(all_texts + valid_texts, n, label_ids, len(names)) if cotrain and spread
-                  else None)
+    spread_log = _spread(all_texts + valid_texts, n, label_ids, len(names)) if spread else None
 
     def train_fn(rows: torch.Tensor, targets: torch.Tensor, previous):
         model = IntentClassifier(config)
