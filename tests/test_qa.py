@@ -203,8 +203,27 @@ def test_three_view_self_training_beats_supervised_on_planted_signal():
     semi, rounds = semi_supervised(texts, ys, unl, valid, settings, pretrain_epochs=1, rounds=1,
                                    fraction=0.5, device="cpu")   # co-training + label spreading
     assert rounds[0]["pseudo_labels"] == 114
+    # then the distilled student: every unlabelled row, with a soft target
+    assert rounds[-1] == {"round": 2, "pseudo_labels": len(unl), "soft": True}
     sup_acc, semi_acc = sup.evaluate(*valid)["accuracy"], semi.evaluate(*valid)["accuracy"]
     assert semi_acc >= sup_acc + 0.05, (semi_acc, sup_acc)  # measured: 1.00 vs 0.93 (seeds 0, 1)
+
+
+def test_intent_batches_keep_soft_targets_as_probabilities():
+    from tasks.qa.intent import intent_batches
+
+    row = (([6, 7], [1]), 1)
+    assert intent_batches([row, row])[2].dtype == torch.long
+    ids, grams, targets = intent_batches([(([6, 7], [1]), [0.25, 0.75]), (([8], [2, 3]), [1.0, 0.0])])
+    assert ids.shape == (2, 2) and grams.shape == (2, 2)
+    assert targets.dtype == torch.float and torch.equal(targets, torch.tensor([[0.25, 0.75], [1.0, 0.0]]))
+
+
+def test_semi_supervised_without_distillation_ends_with_the_last_hard_round():
+    texts, ys, unl, valid, settings = _few_label_setting(ngram_buckets=0)
+    _, rounds = semi_supervised(texts, ys, unl, valid, settings, pretrain_epochs=0, rounds=1,
+                                distill_temperature=None, device="cpu")
+    assert [r["round"] for r in rounds] == [1] and "soft" not in rounds[0]
 
 
 def test_label_spreading_refuses_a_graph_too_large_before_any_training(monkeypatch):

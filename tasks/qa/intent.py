@@ -118,8 +118,10 @@ Encoded = tuple[list[int], list[int]]  # (token ids, n-gram ids) of one question
 
 def intent_batches(rows: Sequence[tuple[Encoded, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """collate_fn: ``[((ids, grams), label)]`` -> ``(ids (B, T), grams (B, G), labels (B,))``."""
+    labels = [r[1] for r in rows]
+    soft = bool(labels) and isinstance(labels[0], (list, tuple))  # (B, C) probabilities, not ids
     return (pad_ids([r[0][0] for r in rows]), pad_ids([r[0][1] for r in rows]),
-            torch.tensor([r[1] for r in rows], dtype=torch.long))
+            torch.tensor(labels, dtype=torch.float if soft else torch.long))
 
 
 @torch.no_grad()
