@@ -226,6 +226,12 @@ def test_semi_supervised_without_distillation_ends_with_the_last_hard_round():
     assert [r["round"] for r in rounds] == [1] and "soft" not in rounds[0]
 
 
+def test_semi_supervised_refuses_a_bad_temperature_before_any_training():
+    texts, ys, unl, valid, settings = _few_label_setting(ngram_buckets=0)
+    with pytest.raises(ValueError, match="distill_temperature"):
+        semi_supervised(texts, ys, unl, valid, settings, distill_temperature=0.0, device="cpu")
+
+
 def test_label_spreading_refuses_a_graph_too_large_before_any_training(monkeypatch):
     import tasks.qa.semi as semi_module
 

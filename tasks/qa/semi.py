@@ -99,7 +99,10 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
                     spread: bool = True, distill_temperature: float | None = 0.5, seed: int = 0,
                     device: str = "auto",
                     verbose: bool = False) -> tuple[IntentRouter, list[dict]]:
-    """Pretrain on all text, fine-tune on the labels, then self-train; return (router, rounds)."""
+    """Pretrain on all text, fine-tune on the labels, self-train, distil; return (router, rounds)."""
+    if distill_temperature is not None and not distill_temperature > 0:
+        raise ValueError(f"distill_temperature: expected a positive number or None, "
+                         f"got {distill_temperature}")
     fold = (lambda t: t.lower()) if settings.lowercase else (lambda t: t)
     names = sorted(set(labels) | set(valid[1]))
     label_id = {n: i for i, n in enumerate(names)}
