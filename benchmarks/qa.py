@@ -180,8 +180,8 @@ def fewshot(work: Path, quick: bool, lines: list[str], draws: tuple[int, ...] = 
               f"self-training round(s) keeping the same number of pseudo-labels per intent "
               f"({[r['pseudo_labels'] for r in rounds_log if not r.get('soft')]}), chosen by the "
               "product of three views: the Transformer, a linear n-gram model (co-training) and "
-              "label spreading over a "
-              "5-nearest-neighbour graph of the questions; then a last Transformer learns every "
+              "label spreading over a 5-nearest-neighbour graph of the questions; then a last "
+              "Transformer learns every "
               "unlabelled question's soft target (the three views' product sharpened to temperature "
               "0.5). The model scored is the Transformer alone, as in the supervised-only row. "
               "Target: a gain of at least +5 points.", "",

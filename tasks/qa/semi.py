@@ -182,7 +182,7 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
     result = self_train(train_fn, predict_fn, torch.arange(n), label_ids,
                         torch.arange(n, len(all_texts)), rounds=rounds, threshold=threshold,
                         max_per_class=max_per_class, select_fn=per_intent_share if fraction else None)
-    if distill_temperature is not None and len(all_texts) > n:
+    if distill_temperature is not None and unlabelled:
         unlabelled_rows = torch.arange(n, len(all_texts))
         soft = sharpen(predict_fn(result.model, unlabelled_rows), distill_temperature)   # (U, C)
         truth = torch.nn.functional.one_hot(label_ids, len(names)).float()              # (n, C)
