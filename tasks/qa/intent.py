@@ -116,8 +116,13 @@ def _token_dropout(ids: torch.Tensor, p: float) -> torch.Tensor:
 Encoded = tuple[list[int], list[int]]  # (token ids, n-gram ids) of one question
 
 
-def intent_batches(rows: Sequence[tuple[Encoded, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """collate_fn: ``[((ids, grams), label)]`` -> ``(ids (B, T), grams (B, G), labels (B,))``."""
+def intent_batches(rows: Sequence[tuple[Encoded, int | Sequence[float]]]
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """collate_fn: ``[((ids, grams), label)]`` -> ``(ids (B, T), grams (B, G), labels)``.
+
+    ``labels`` is ``(B,)`` long when each label is an intent id, ``(B, C)`` float when each is a
+    list of C probabilities (soft targets, as the few-label recipe's distillation step gives).
+    """
     labels = [r[1] for r in rows]
     soft = bool(labels) and isinstance(labels[0], (list, tuple))  # (B, C) probabilities, not ids
     return (pad_ids([r[0][0] for r in rows]), pad_ids([r[0][1] for r in rows]),
