@@ -246,6 +246,17 @@ def test_other_losses_run_and_decrease():
         sequence_loss(model, batch, "hinge")
 
 
+def test_negative_scores_are_the_same_gathered_or_from_the_full_matrix():
+    from tasks.recommendation.losses import negative_scores
+    g = torch.Generator().manual_seed(0)
+    hidden, weight = torch.randn(5, 4, generator=g), torch.randn(40, 4, generator=g)  # (M, D), (V, D)
+    few = torch.randint(1, 40, (5, 3), generator=g)   # k·D = 12 < V: gathered
+    many = torch.randint(1, 40, (5, 20), generator=g)  # k·D = 80 >= V: picked from (M, V)
+    for ids in (few, many):
+        expected = torch.stack([weight[ids[m]] @ hidden[m] for m in range(5)])  # one row at a time
+        torch.testing.assert_close(negative_scores(hidden, weight, ids), expected)
+
+
 def test_masking_probabilities_outside_0_1_are_refused():
     with pytest.raises(ValueError, match=r"--last-item-prob: expected a probability in \[0, 1\], got 1.5"):
         TaskSettings(kind="bert4rec", last_item_prob=1.5)

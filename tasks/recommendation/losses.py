@@ -19,6 +19,11 @@ embeddings. Scores ``s = h E^T``.
   negative sampling causes::
 
       L = -1/M Σ_m [ β log σ(s_{m,y}) + Σ_j log(1 - σ(s_{m,n_j})) ]
+
+The k negative scores ``s_{m,n_j}`` can be had two ways with the same result: gather k embeddings
+per position and take dot products (an (M, k, D) tensor), or score every item (an (M, N) matrix,
+the ``ce`` cost) and pick k columns. :func:`negative_scores` takes whichever tensor is smaller:
+with ML-1M's 3,416 items, k = 256 and D = 64 the gather is 4.8x the size of the full scores.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LOSSES", "sequence_loss"]
+__all__ = ["LOSSES", "negative_scores", "sequence_loss"]
 
 LOSSES = ("ce", "bce", "gbce")
 
@@ -36,6 +41,15 @@ def _labelled(model, inputs: torch.Tensor, labels: torch.Tensor) -> tuple[torch.
     hidden = model(inputs)  # (B, T, D)
     where = labels > 0  # (B, T)
     return hidden[where], labels[where]
+
+
+def negative_scores(hidden: torch.Tensor, weight: torch.Tensor, negative_ids: torch.Tensor) -> torch.Tensor:
+    """Scores (M, k) of ``negative_ids`` (M, k) for ``hidden`` (M, D) against item embeddings
+    ``weight`` (V, D); by gathering when M·k·D < M·V, else from the full (M, V) score matrix."""
+    k, d = negative_ids.size(1), hidden.size(1)
+    if k * d < weight.size(0):
+        return torch.einsum("md,mkd->mk", hidden, weight[negative_ids])  # via (M, k, D)
+    return (hidden @ weight.t()).gather(1, negative_ids)  # via (M, V)
 
 
 def sequence_loss(model, batch: dict[str, torch.Tensor], loss: str = "ce", negatives: int = 256,
@@ -55,7 +69,7 @@ def sequence_loss(model, batch: dict[str, torch.Tensor], loss: str = "ce", negat
     k = 1 if loss == "bce" else negatives
     negative_ids = torch.randint(1, num_items + 1, (labels.numel(), k), device=labels.device)  # (M, k)
     positive = (hidden * weight[labels]).sum(-1)  # (M,)
-    negative = torch.einsum("md,mkd->mk", hidden, weight[negative_ids])  # (M, k)
+    negative = negative_scores(hidden, weight[: num_items + 1], negative_ids)  # (M, k)
     beta = 1.0
     if loss == "gbce":
         alpha = k / max(num_items - 1, 1)
