@@ -94,6 +94,7 @@ def banking77(work: Path, quick: bool, lines: list[str]) -> None:
     _cli("qa", "evaluate", "--model", str(work / "b77"), "--data", str(work / "b77_hold.csv"),
          "--json", str(work / "b77.json"))
     ours = json.loads((work / "b77.json").read_text())
+    parts = _expert_accuracies(work / "b77", ho_t, ho_y)
     features = _tfidf_features()
     lr = LogisticRegression(C=10, max_iter=3000).fit(features.fit_transform([t.lower() for t in tr_t]), tr_y)
     base = lr.score(features.transform([t.lower() for t in ho_t]), ho_y)
@@ -103,6 +104,7 @@ def banking77(work: Path, quick: bool, lines: list[str]) -> None:
               "| model | accuracy | macro-F1 |", "|---|---|---|",
               f"| ours: `qa train` CLI defaults | {100 * ours['accuracy']:.2f}% | "
               f"{100 * ours['macro_f1']:.2f}% |",
+              *(f"| ours, {name} alone | {100 * acc:.2f}% | |" for name, acc in parts.items()),
               f"| TF-IDF + logistic regression (same split) | {100 * base:.2f}% | |",
               "| TF-IDF + LR, official test (SOURCE.md) | 91.40% | 91.42% |",
               "| BERT-Large fine-tuned, official test (Casanueva et al. 2020, table 2) | 93.66% | |", "",
@@ -119,6 +121,21 @@ FEWSHOT_VALID_SHARE = 1 / 6  # of those: ~500 validate, ~2,500 score
 FEWSHOT_SEEDS = (0, 1, 2, 3, 4)
 
 
+def _expert_accuracies(model_dir: Path, texts, labels) -> dict[str, float]:
+    """Hold-out accuracy of each expert of a two-expert router on its own (empty for one model)."""
+    from tasks.qa.router import IntentRouter
+
+    router = IntentRouter.load(model_dir)
+    if router.expert is None:
+        return {}
+    weight, accuracies = router.mix_weight, {}
+    for name, alone in (("Transformer", 1.0), ("linear n-gram expert", 0.0)):
+        router.mix_weight = alone  # w = 1: the Transformer's probabilities, w = 0: the expert's
+        share = weight if alone else 1 - weight
+        accuracies[f"{name} (weight {share:.1f} in the product)"] = router.evaluate(texts, labels)["accuracy"]
+    return accuracies
+
+
 def fewshot(work: Path, quick: bool, lines: list[str], draws: tuple[int, ...] = FEWSHOT_SEEDS) -> None:
     """10 labelled questions per intent: supervised only vs MLM pretraining + three-view
     self-training + distillation; ``draws``: the seeds of the 10 per intent (one process can run
@@ -128,7 +145,7 @@ def fewshot(work: Path, quick: bool, lines: list[str], draws: tuple[int, ...] = 
     from sklearn.svm import LinearSVC
 
     from tasks.qa.data import load_intents, stratified_split
-    from tasks.qa.router import RouterSettings
+    from tasks.qa.router import few_label_settings
     from tasks.qa.semi import few_shot_indices, semi_supervised, supervised_only
 
     texts, labels = load_intents(BANKING77)
@@ -137,7 +154,7 @@ def fewshot(work: Path, quick: bool, lines: list[str], draws: tuple[int, ...] = 
     train_idx, hold_idx = stratified_split(labels, FEWSHOT_HOLDOUT, seed=0)
     tr_t, tr_y = [texts[i] for i in train_idx], [labels[i] for i in train_idx]
     ho_t, ho_y = [texts[i] for i in hold_idx], [labels[i] for i in hold_idx]
-    base = RouterSettings()
+    base = few_label_settings()
     s = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=4 if quick else 15,
                                                             patience=4))
     pretrain_epochs, rounds = (1, 1) if quick else (10, 2)  # the recipe's defaults

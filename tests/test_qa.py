@@ -154,6 +154,7 @@ def test_router_save_load_round_trip(faq_router, tmp_path):
     texts = ["where is my order?", "怎么退货"]
     assert torch.allclose(faq_router.probs(texts), again.probs(texts), atol=1e-6)
     assert again.labels == faq_router.labels and again.threshold == faq_router.threshold
+    assert again.expert is not None and again.mix_weight == faq_router.mix_weight  # TINY: two experts
 
 
 # ----------------------------------------------------------------------------- semi-supervised
@@ -179,7 +180,7 @@ def _few_label_setting(ngram_buckets: int):
     texts, ys = [rows[i][0] for i in shot], [rows[i][1] for i in shot]
     unl = [rows[i][0] for i in range(len(rows)) if i not in set(shot)]
     settings = RouterSettings(vocab_size=300, d_model=32, nhead=2, num_layers=1, dim_feedforward=64,
-                              ngram_buckets=ngram_buckets,
+                              ngram_buckets=ngram_buckets, wide_ngrams=True, linear_expert=False,
                               train=IntentSettings(epochs=15, batch_size=8, lr=3e-3, patience=None))
     return texts, ys, unl, ([t for t, _ in valid_rows], [y for _, y in valid_rows]), settings
 
@@ -304,6 +305,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert main(["qa", "train", "--data", str(data), "--out", str(out), "--epochs", "3", "--device", "cpu",
                  "--d-model", "32", "--pretrain-epochs", "1"]) == 0
     assert read_info(out)["task"] == "intent"
+    assert (out / "ngrams.json").is_file() and (out / "linear.safetensors").is_file()  # the default expert
     assert main(["qa", "evaluate", "--model", str(out), "--data", str(data), "--json",
                  str(tmp_path / "m.json")]) == 0
     metrics = json.loads((tmp_path / "m.json").read_text())

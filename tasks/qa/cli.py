@@ -154,8 +154,11 @@ def _train(args) -> int:
         router = IntentRouter.train(texts, labels, out_dir=args.out, settings=s, oos_label=args.oos_label,
                                     answers=answers, **common)
         r = router.fit_result
+        mixed = "" if router.expert is None else (f", with the linear n-gram expert "
+                                                   f"{router.valid_accuracy:.4f}")
         print(f"trained {len(router.labels)} intents: best validation accuracy {r.best_metric:.4f} "
-              f"(epoch {r.best_epoch}), hand-off threshold {router.threshold:.3f}; saved to {args.out}")
+              f"(Transformer, epoch {r.best_epoch}){mixed}, hand-off threshold {router.threshold:.3f}; "
+              f"saved to {args.out}")
         return 0
     if args.task == "match":
         from .data import load_faq, load_pairs

@@ -15,7 +15,8 @@ and Gurevych 2019, Sentence-BERT, table 7, found mean pooling slightly ahead of 
 ``mlm_logits(h) = LN(GELU(W h)) Eᵀ + b`` ``(B, T, V)`` -- a small transform and the *tied*
 input embedding table as output layer, so pretraining adds only ``D² + 3D + V`` parameters.
 
-**N-gram bag** (optional, ``ngram_buckets > 0``; on by default in the heads). Small data sets
+**N-gram bag** (optional, ``ngram_buckets > 0``; on in the matcher and the FAQ and few-label presets;
+the intent default gives the n-grams to a separate linear expert instead, see ``router.py``). Small data sets
 teach a from-scratch encoder few words; a bag of hashed words, word pairs and character n-grams
 (fastText, Joulin et al. 2017) shares evidence between "refund", "refunds" and "refnud" and
 between 退款 and 退款了, and keeps "top up" apart from "top" and "up":
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -47,7 +48,7 @@ from minitransformer import Encoder, LayerNorm, LearnedPositionalEmbedding, Toke
 from minitransformer.config import ConfigBase
 
 __all__ = ["SentenceConfig", "SentenceEncoder", "encode_texts", "encode_questions", "pad_ids",
-           "text_ngrams", "POOLINGS"]
+           "text_ngrams", "iter_ngrams", "POOLINGS"]
 
 POOLINGS = ("mean", "cls")
 _WORD = re.compile(r"\w+|[^\w\s]")
@@ -139,19 +140,28 @@ def encode_texts(tokenizer, texts: Sequence[str], max_len: int) -> list[list[int
     return out
 
 
-def text_ngrams(text: str, buckets: int, max_grams: int = 256) -> list[int]:
-    """Hashed n-grams of ``text`` (lower-cased), ids in ``1..buckets``: words, word pairs and the
-    character 1..5-grams inside each word padded with spaces (``" card "`` -> ``" c"``, ``"ca"``,
-    ... ``"ard "``). Chinese has no spaces, so a run of characters is one "word" and its
-    character n-grams do the work."""
+def iter_ngrams(text: str) -> Iterator[str]:
+    """The n-grams of ``text`` (lower-cased), in reading order, repeats included: words, word
+    pairs and the character 1..5-grams inside each word padded with spaces (``" card "`` ->
+    ``" c"``, ``"ca"``, ... ``"ard "``). Chinese has no spaces, so a run of characters is one
+    "word" and its character n-grams do the work. A generator: a very long text is read only as
+    far as the caller needs."""
     words = _WORD.findall(text.lower())
-    grams = [f"w {w}" for w in words] + [f"b {a} {b}" for a, b in zip(words, words[1:])]
+    yield from (f"w {w}" for w in words)
+    yield from (f"b {a} {b}" for a, b in zip(words, words[1:]))
     for word in words:
         padded = f" {word} "
-        grams += [padded[i:i + n] for n in range(1, 6) for i in range(len(padded) - n + 1)
-                  if padded[i:i + n].strip()]
-    ids: dict[int, None] = {}  # insertion-ordered set: the first n-grams of a long text are kept
-    for gram in grams:
+        for n in range(1, 6):
+            for i in range(len(padded) - n + 1):
+                if padded[i:i + n].strip():
+                    yield padded[i:i + n]
+
+
+def text_ngrams(text: str, buckets: int, max_grams: int = 256) -> list[int]:
+    """Hashed n-grams of ``text`` (:func:`iter_ngrams`), each once, ids in ``1..buckets``; at most
+    ``max_grams`` of them (the first ones of a long text)."""
+    ids: dict[int, None] = {}  # insertion-ordered set
+    for gram in iter_ngrams(text):
         ids[zlib.crc32(gram.encode("utf-8")) % buckets + 1] = None
         if len(ids) >= max_grams:
             break
