@@ -22,9 +22,10 @@ product of the Transformer and a TF-IDF logistic regression on the question's n-
 
 with ``w`` chosen on validation. The Transformer reads only the token sequence here
 (``ngram_buckets = 0``): given the n-gram bag too, it learnt mostly what the linear model knows
-and added nothing to it (BANKING77 hold-out: both wrong on 7.3% of questions, the mix no better
-than the linear model alone); reading tokens alone, it is a little weaker on its own but wrong on
-different questions (both wrong on 5.2%), and the product beats either expert.
+and added nothing to it (BANKING77 hold-out, beside scikit-learn's TF-IDF + LR: both wrong on 7.3%
+of questions, the mix no better than the LR alone); reading tokens alone, it is weaker on its own
+but wrong on other questions (both wrong on 5.8%), and on average the product beats either expert
+(5-fold CV: 90.93%, against 90.58% for the linear expert and 87.42% for the Transformer).
 """
 
 from __future__ import annotations
