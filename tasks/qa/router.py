@@ -41,6 +41,7 @@ from typing import Any
 import torch
 
 from minitransformer.io import atomic_save_safetensors, load_weights
+from minitransformer.metrics.classification import accuracy
 from minitransformer.tokenizers import BPETokenizer, CharTokenizer, load_tokenizer
 from minitransformer.training import resolve_device, seed_everything
 
@@ -183,9 +184,9 @@ class IntentRouter:
             max_minutes = None if max_minutes is None else max(max_minutes - 2 * minutes, 0.5)
             if verbose:
                 with torch.no_grad():
-                    accuracy = _accuracy(expert(ngrams.encode_batch(list(valid[0]))), valid[1], names)
+                    expert_accuracy = _accuracy(expert(ngrams.encode_batch(list(valid[0]))), valid[1], names)
                 print(f"linear n-gram expert: {len(ngrams):,} n-grams, validation accuracy "
-                      f"{accuracy:.4f} ({60 * minutes:.0f} s)")
+                      f"{expert_accuracy:.4f} ({60 * minutes:.0f} s)")
         seed_everything(seed)
         tokenizer = build_tokenizer(settings.tokenizer, [fold(t) for t in [*texts, *unlabelled]],
                                     settings.vocab_size)
@@ -318,5 +319,5 @@ def fit_router_expert(texts: Sequence[str], labels: Sequence[str], names: list[s
 
 def _accuracy(scores: torch.Tensor, labels: Sequence[str], names: list[str]) -> float:
     """Share of rows whose top score is the named label (``scores`` ``(N, C)``, columns = ``names``)."""
-    truth = torch.tensor([names.index(y) for y in labels])
-    return float((scores.argmax(-1) == truth).float().mean())
+    label_id = {name: i for i, name in enumerate(names)}
+    return accuracy([label_id[y] for y in labels], scores.argmax(-1).tolist())
