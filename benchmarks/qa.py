@@ -72,6 +72,18 @@ def torch_threads() -> int:
     return torch.get_num_threads()
 
 
+def _processes(model_dir: Path) -> str:
+    """How the run used the CPU: the Transformers train side by side, one process each, up to the
+    free cores (tasks/qa/ensemble.py), each with this process's threads split between them."""
+    from tasks.qa.ensemble import can_fork, free_cores
+
+    members = json.loads((model_dir / "qa.json").read_text()).get("ensemble", 1)
+    processes = min(members, free_cores()) if can_fork() else 1
+    threads = max(torch_threads() // processes, 1) if processes > 1 else torch_threads()
+    return (f"{members} Transformer(s) in {processes} process(es) of {threads} torch thread(s), "
+            f"{free_cores()} cores")
+
+
 def banking77(work: Path, quick: bool, lines: list[str]) -> None:
     from sklearn.linear_model import LogisticRegression
 
@@ -108,9 +120,9 @@ def banking77(work: Path, quick: bool, lines: list[str]) -> None:
               f"| TF-IDF + logistic regression (same split) | {100 * base:.2f}% | |",
               "| TF-IDF + LR, official test (SOURCE.md) | 91.40% | 91.42% |",
               "| BERT-Large fine-tuned, official test (Casanueva et al. 2020, table 2) | 93.66% | |", "",
-              f"Training wall time {seconds / 60:.1f} min ({torch_threads()} torch thread(s)) "
-              f"({sum(speed) / max(len(speed), 1):.0f} examples/s mean), command: `minitransformer "
-              f"{' '.join(argv)}`", ""]
+              f"Training wall time {seconds / 60:.1f} min ({_processes(work / 'b77')}, "
+              f"{sum(speed) / max(len(speed), 1):.0f} examples/s mean per Transformer), command: "
+              f"`minitransformer {' '.join(argv)}`", ""]
 
 
 
@@ -129,10 +141,20 @@ def _expert_accuracies(model_dir: Path, texts, labels) -> dict[str, float]:
     if router.expert is None:
         return {}
     weight, accuracies = router.mix_weight, {}
-    for name, alone in (("Transformer", 1.0), ("linear n-gram expert", 0.0)):
+    members = [router.model, *router.members]
+    transformer = "Transformer" if len(members) == 1 else f"{len(members)} Transformers together"
+    for name, alone in ((transformer, 1.0), ("linear n-gram expert", 0.0)):
         router.mix_weight = alone  # w = 1: the Transformer's probabilities, w = 0: the expert's
         share = weight if alone else 1 - weight
-        accuracies[f"{name} (weight {share:.1f} in the product)"] = router.evaluate(texts, labels)["accuracy"]
+        accuracies[f"{name} (weight {share:.2f} in the product)"] = router.evaluate(texts, labels)["accuracy"]
+    if len(members) > 1:
+        from minitransformer.metrics.classification import accuracy
+        from tasks.qa.intent import predict_proba
+
+        encoded, truth = router.encode(texts), [router.label_to_id[y] for y in labels]
+        for k, model in enumerate(members, start=1):
+            pred = predict_proba(model, encoded).argmax(-1).tolist()
+            accuracies[f"Transformer {k} of {len(members)}"] = accuracy(truth, pred)
     return accuracies
 
 

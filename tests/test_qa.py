@@ -23,7 +23,7 @@ from tasks.qa.semi import few_shot_indices, semi_supervised, supervised_only
 from tasks.qa.sentence import encode_texts, text_ngrams
 
 TINY = RouterSettings(vocab_size=600, d_model=48, nhead=4, num_layers=1, dim_feedforward=96,
-                      ngram_buckets=4096, train=IntentSettings(epochs=12, batch_size=32, lr=3e-3,
+                      ngram_buckets=4096, ensemble=1, train=IntentSettings(epochs=12, batch_size=32, lr=3e-3,
                                                                patience=None, token_dropout=0.0,
                                                                label_smoothing=0.0, pretrain_epochs=0))
 
@@ -128,6 +128,14 @@ def test_handoff_threshold_hand_computed():
     assert m["accuracy"] == pytest.approx(3 / 4)
 
 
+def test_macro_f1_counts_the_human_class_only_when_it_occurs():
+    # no oos intent, every question answered and right: macro-F1 is 1, not 3/4 (an empty HUMAN class)
+    assert routing_metrics([0, 1, 2], [0, 1, 2], None, 3)["macro_f1"] == pytest.approx(1.0)
+    # one question handed off (HUMAN lands on class 3): now the class exists and scores F1 = 0
+    m = routing_metrics([0, 1, HUMAN], [0, 1, 2], None, 3)
+    assert m["macro_f1"] == pytest.approx((1 + 1 + 0 + 0) / 4) and m["accuracy"] == pytest.approx(2 / 3)
+
+
 # ----------------------------------------------------------------------------- learnability
 @pytest.fixture(scope="module")
 def faq_router():
@@ -181,6 +189,7 @@ def _few_label_setting(ngram_buckets: int):
     unl = [rows[i][0] for i in range(len(rows)) if i not in set(shot)]
     settings = RouterSettings(vocab_size=300, d_model=32, nhead=2, num_layers=1, dim_feedforward=64,
                               ngram_buckets=ngram_buckets, wide_ngrams=True, linear_expert=False,
+                              ensemble=1,
                               train=IntentSettings(epochs=15, batch_size=8, lr=3e-3, patience=None))
     return texts, ys, unl, ([t for t, _ in valid_rows], [y for _, y in valid_rows]), settings
 
@@ -306,6 +315,7 @@ def test_cli_end_to_end(tmp_path, capsys):
                  "--d-model", "32", "--pretrain-epochs", "1"]) == 0
     assert read_info(out)["task"] == "intent"
     assert (out / "ngrams.json").is_file() and (out / "linear.safetensors").is_file()  # the default expert
+    assert read_info(out)["ensemble"] == 2 and (out / "member1" / "model.safetensors").is_file()
     assert main(["qa", "evaluate", "--model", str(out), "--data", str(data), "--json",
                  str(tmp_path / "m.json")]) == 0
     metrics = json.loads((tmp_path / "m.json").read_text())

@@ -65,6 +65,22 @@ def test_mix_weight_follows_the_expert_that_is_right():
     wrong = torch.roll(torch.eye(4), 1, dims=1) * 5              # argmax = the next label
     assert choose_mix_weight(right, wrong, labels) == 1.0
     assert choose_mix_weight(wrong, right, labels) == 0.0
+    assert choose_mix_weight(right, wrong, labels, by="log_loss") == 1.0
+    assert choose_mix_weight(wrong, right, labels, by="log_loss") == 0.0
+
+
+def test_log_loss_weight_is_the_likelihood_minimum():
+    # two equally informative experts, each right on half the questions: the product's log-loss is
+    # symmetric in w <-> 1 - w, so the maximum-likelihood weight is the middle of the grid
+    labels = [0, 1, 0, 1]
+    a = torch.tensor([[2.0, 0.0], [0.0, 2.0], [0.0, 1.0], [1.0, 0.0]])
+    b = torch.tensor([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    assert choose_mix_weight(a, b, labels, by="log_loss") == 0.5
+    grid_losses = [float(torch.nn.functional.nll_loss(mix_log_probs(a, b, k / 10), torch.tensor(labels)))
+                   for k in range(11)]
+    assert min(grid_losses) == grid_losses[5]
+    with pytest.raises(ValueError, match="by: expected"):
+        choose_mix_weight(a, b, labels, by="auc")
 
 
 def test_bad_shapes_are_refused():

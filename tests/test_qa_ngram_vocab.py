@@ -57,7 +57,8 @@ def test_vocabulary_save_load_round_trip_and_clear_errors(tmp_path):
 def test_router_probabilities_are_the_weighted_product_of_the_two_experts():
     texts = [f"{key} please {i}" for i in range(6) for key in ("card", "refund", "invoice")]
     labels = [key for _ in range(6) for key in ("card", "refund", "invoice")]
-    settings = RouterSettings(vocab_size=300, d_model=16, nhead=2, num_layers=1, dim_feedforward=32)
+    settings = RouterSettings(vocab_size=300, d_model=16, nhead=2, num_layers=1, dim_feedforward=32,
+                              ensemble=1)
     settings.train.epochs, settings.train.pretrain_epochs, settings.train.patience = 2, 0, None
     router = IntentRouter.train(texts, labels, settings=settings, device="cpu", verbose=False,
                                 valid=(texts, labels))

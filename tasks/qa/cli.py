@@ -3,7 +3,7 @@
 ::
 
     minitransformer qa train    --data train.csv [--text-col text] [--label-col category]
-                                [--pretrain-epochs N] [--oos-label oos] --out DIR
+                                [--pretrain-epochs N] [--ensemble K] [--oos-label oos] --out DIR
     minitransformer qa train    --data builtin --out DIR          # the built-in bilingual FAQ
     minitransformer qa train    --data pairs.csv --format atec|afqmc --task match --out DIR
     minitransformer qa train    --data faq.csv --task reply|match --out DIR   # question,answer rows
@@ -25,7 +25,7 @@ import json
 import sys
 from pathlib import Path
 
-from minitransformer.cli import UsageError, add_task_actions
+from minitransformer.cli import UsageError, add_task_actions, positive_int
 
 BUILTIN = "builtin"
 
@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="bpe (default for intents/replies) or char (default for matching)")
     t.add_argument("--d-model", type=int, default=None, metavar="D")
     t.add_argument("--layers", type=int, default=None, metavar="N")
+    t.add_argument("--ensemble", type=positive_int, default=None, metavar="K",
+                   help="intent: Transformers trained side by side with different seeds, their "
+                        "log-probabilities averaged (default 2, one per CPU core; 1 for --data builtin)")
     t.add_argument("--exclude", type=Path, default=None, metavar="FILE",
                    help="match: drop pairs that also occur in this AFQMC-format file (e.g. AFQMC dev)")
     for name in ("ask", "chat"):
@@ -146,6 +149,7 @@ def _train(args) -> int:
         s = faq_settings() if str(args.data) == BUILTIN else RouterSettings()
         s.tokenizer = args.tokenizer or s.tokenizer
         s.d_model, s.num_layers = args.d_model or s.d_model, args.layers or s.num_layers
+        s.ensemble = args.ensemble or s.ensemble
         for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
                            ("pretrain_epochs", args.pretrain_epochs)):
             if value is not None:
@@ -156,9 +160,10 @@ def _train(args) -> int:
         r = router.fit_result
         mixed = "" if router.expert is None else (f", with the linear n-gram expert "
                                                    f"{router.valid_accuracy:.4f}")
-        print(f"trained {len(router.labels)} intents: best validation accuracy {r.best_metric:.4f} "
-              f"(Transformer, epoch {r.best_epoch}){mixed}, hand-off threshold {router.threshold:.3f}; "
-              f"saved to {args.out}")
+        which = "Transformer" if not router.members else f"{1 + len(router.members)} Transformers"
+        print(f"trained {len(router.labels)} intents: validation accuracy "
+              f"{router.transformer_valid_accuracy:.4f} ({which}, best epoch {r.best_epoch}){mixed}, "
+              f"hand-off threshold {router.threshold:.3f}; saved to {args.out}")
         return 0
     if args.task == "match":
         from .data import load_faq, load_pairs

@@ -71,8 +71,11 @@ def routing_metrics(decisions: Sequence[int], truth: Sequence[int], oos_index: i
     as_class = [oos_id if d == HUMAN else d for d in decisions]
     in_scope = [i for i, t in enumerate(truth_l) if t != oos_index]
     out_scope = [i for i, t in enumerate(truth_l) if t == oos_index]
+    # a model without an oos intent gets the HUMAN class only when it occurs: an empty class would
+    # count F1 = 0 and pull the mean down by 1/(C + 1)
+    human_class = oos_index is None and (oos_id in truth_l or oos_id in as_class)
     metrics = {"accuracy": accuracy(truth_l, as_class),
-               "macro_f1": macro_f1(truth_l, as_class, num_classes=num_classes + (oos_index is None)),
+               "macro_f1": macro_f1(truth_l, as_class, num_classes=num_classes + human_class),
                "handoff_rate": sum(d == HUMAN for d in decisions) / max(len(decisions), 1)}
     if in_scope:
         metrics["in_scope_accuracy"] = sum(as_class[i] == truth_l[i] for i in in_scope) / len(in_scope)

@@ -10,22 +10,25 @@ This is what ``qa train`` (``--task intent``) builds and ``qa evaluate|ask|chat`
 Training steps: (1) stratified validation split (10 %); (2) a byte-level BPE tokenizer trained on
 the training questions (texts lower-cased by default); (3) the linear n-gram expert fitted to
 convergence on the training questions (:mod:`.linear`, features from :mod:`.ngram_vocab`);
-(4) optional MLM pretraining on the training + unlabelled questions; (5) fine-tuning with early
-stopping on validation accuracy; (6) the two experts' weight and (7) the hand-off threshold
-chosen on validation (:mod:`.oos`); (8) the linear expert fitted again on the training and
-validation questions together.
+(4) the Transformers -- an ensemble of ``ensemble`` members trained side by side with their own
+seeds (:mod:`.ensemble`), each with optional MLM pretraining on the training + unlabelled
+questions, then fine-tuning with early stopping on validation accuracy; (5) the two experts'
+weight and (6) the hand-off threshold chosen on validation (:mod:`.oos`); (7) the linear expert
+fitted again on the training and validation questions together.
 
 **Two experts, trained apart** (the CLI default). The intent probabilities are a weighted
-product of the Transformer and a TF-IDF logistic regression on the question's n-grams::
+product of the Transformer (the members' geometric mean) and a TF-IDF logistic regression on the
+question's n-grams::
 
     log p(y | q) = w log p_Transformer(y | q) + (1 - w) log p_linear(y | q) + const
 
-with ``w`` chosen on validation. The Transformer reads only the token sequence here
-(``ngram_buckets = 0``): given the n-gram bag too, it learnt mostly what the linear model knows
-and added nothing to it (BANKING77 hold-out, beside scikit-learn's TF-IDF + LR: both wrong on 7.3%
-of questions, the mix no better than the LR alone); reading tokens alone, it is weaker on its own
-but wrong on other questions (both wrong on 5.8%), and on average the product beats either expert
-(5-fold CV: 90.93%, against 90.58% for the linear expert and 87.42% for the Transformer).
+with ``w`` the maximum-likelihood weight on validation (grid of 0.05). The Transformer reads only
+the token sequence here (``ngram_buckets = 0``): given the n-gram bag too, it learnt mostly what
+the linear model knows and added nothing to it (BANKING77 hold-out, beside scikit-learn's TF-IDF +
+LR: both wrong on 7.3% of questions, the mix no better than the LR alone); reading tokens alone,
+it is weaker on its own but wrong on other questions (both wrong on 5.8%), and on average the
+product beats either expert (5-fold CV, one Transformer: 90.93%, against 90.58% for the linear
+expert and 87.42% for the Transformer).
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ from minitransformer.training import resolve_device, seed_everything
 
 from .bundle import read_info, write_info
 from .data import stratified_split
-from .intent import IntentClassifier, IntentConfig, IntentSettings, fit_intent_classifier, predict_proba
+from .ensemble import MemberJob, ensemble_log_proba, member_dir, train_members
+from .intent import IntentClassifier, IntentConfig, IntentSettings, predict_proba
 from .linear import LinearNgramExpert, choose_mix_weight, fit_linear_expert, mix_log_probs
 from .ngram_vocab import NgramVocabulary
 from .oos import HUMAN, choose_handoff_threshold, route, routing_metrics
@@ -77,8 +81,15 @@ class RouterSettings:
     wide_ngrams: bool = False  # a linear part on that bag, trained jointly (intent.py)
     linear_expert: bool = True  # a separate linear n-gram expert, mixed in on validation
     linear_c: float = 30.0  # its inverse L2 strength, scikit-learn's C: l2 = 1 / (C N)
+    ensemble: int = 2  # Transformers trained with seeds seed, seed + 1, ... side by side (ensemble.py)
     valid_fraction: float = 0.1
-    train: IntentSettings = field(default_factory=IntentSettings)
+    # two 12-epoch members score higher together than one trained for 25 (BANKING77, ensemble.py)
+    train: IntentSettings = field(default_factory=lambda: IntentSettings(epochs=12))
+
+    def __post_init__(self):
+        if not (isinstance(self.ensemble, int) and self.ensemble >= 1):
+            raise ValueError(f"ensemble: expected a positive integer (the number of Transformers), "
+                             f"got {self.ensemble!r}")
 
 
 def faq_settings() -> RouterSettings:
@@ -87,13 +98,15 @@ def faq_settings() -> RouterSettings:
     flatten the confidences the hand-off threshold reads); the encoder reads the hashed n-gram bag
     beside the tokens, a single model (the FAQ benchmark's 95.3% was measured so)."""
     return RouterSettings(num_layers=1, ngram_buckets=16384, wide_ngrams=True, linear_expert=False,
-                          train=IntentSettings(lr=3e-3, label_smoothing=0.0, pretrain_epochs=0))
+                          ensemble=1, train=IntentSettings(lr=3e-3, label_smoothing=0.0, pretrain_epochs=0))
 
 
 def few_label_settings() -> RouterSettings:
     """The Transformer of the few-label recipe (:mod:`.semi`): it reads the hashed n-gram bag,
-    which the recipe's own linear view reads too; one model, no separate expert."""
-    return RouterSettings(ngram_buckets=16384, wide_ngrams=True, linear_expert=False)
+    which the recipe's own linear view reads too; one model trained for 25 epochs, no separate
+    expert."""
+    return RouterSettings(ngram_buckets=16384, wide_ngrams=True, linear_expert=False, ensemble=1,
+                          train=IntentSettings())
 
 
 def check_label_counts(labels: Sequence[str], minimum: int = 2) -> None:
@@ -123,8 +136,9 @@ class IntentRouter:
     def __init__(self, model: IntentClassifier, tokenizer, labels: list[str], threshold: float = 0.0,
                  oos_label: str = "oos", answers: dict[str, str] | None = None, lowercase: bool = True,
                  expert: LinearNgramExpert | None = None, ngrams: NgramVocabulary | None = None,
-                 mix_weight: float = 1.0):
+                 mix_weight: float = 1.0, members: Sequence[IntentClassifier] = ()):
         self.model, self.tokenizer, self.labels = model, tokenizer, labels
+        self.members = list(members)  # the ensemble's other Transformers (model is member 0)
         self.threshold, self.oos_label, self.lowercase = threshold, oos_label, lowercase
         self.answers = dict(answers or {})
         self.label_to_id = {label: i for i, label in enumerate(labels)}
@@ -143,13 +157,20 @@ class IntentRouter:
         return encode_questions(self.tokenizer, texts, self.model.config)
 
     def probs(self, texts: Sequence[str]) -> torch.Tensor:
-        """``(N, C)`` intent probabilities: the Transformer's, or its weighted product with the
-        linear expert's when the router has one."""
-        deep = predict_proba(self.model, self.encode(texts))  # (N, C)
+        """``(N, C)`` intent probabilities: the Transformer's (the ensemble's geometric mean), or
+        its weighted product with the linear expert's when the router has one."""
+        deep = self._transformer_log_probs(texts)  # (N, C)
         if self.expert is None:
-            return deep
+            return deep.exp()
         linear = self._linear_logits(texts)  # (N, C)
-        return mix_log_probs(deep.clamp_min(1e-30).log(), linear, self.mix_weight).exp()
+        return mix_log_probs(deep, linear, self.mix_weight).exp()
+
+    def _transformer_log_probs(self, texts: Sequence[str]) -> torch.Tensor:
+        """``(N, C)`` log-probabilities of the Transformer, or of the ensemble's members together."""
+        encoded = self.encode(texts)
+        if not self.members:
+            return predict_proba(self.model, encoded).clamp_min(1e-30).log()
+        return ensemble_log_proba([self.model, *self.members], encoded)
 
     @torch.no_grad()
     def _linear_logits(self, texts: Sequence[str]) -> torch.Tensor:
@@ -195,23 +216,32 @@ class IntentRouter:
                               dim_feedforward=settings.dim_feedforward, dropout=settings.dropout,
                               max_len=settings.max_len, pooling=settings.pooling, num_labels=len(names),
                               ngram_buckets=settings.ngram_buckets, wide_ngrams=settings.wide_ngrams)
-        model = IntentClassifier(config)
-        router = cls(model, tokenizer, names, 0.0, oos_label, answers, settings.lowercase, expert, ngrams)
-        ids = router.label_to_id
-        result = fit_intent_classifier(
-            model, tokenizer, [fold(t) for t in texts], [ids[y] for y in labels],
-            [fold(t) for t in valid[0]], [ids[y] for y in valid[1]], settings.train,
-            unlabelled_texts=[fold(t) for t in unlabelled], seed=seed, device=device,
-            out_dir=out_dir, max_minutes=max_minutes, verbose=verbose)
-        router.model = model.eval()
+        ids = {name: i for i, name in enumerate(names)}
+        jobs = [MemberJob(config, tokenizer, ([fold(t) for t in texts], [ids[y] for y in labels]),
+                          ([fold(t) for t in valid[0]], [ids[y] for y in valid[1]]),
+                          [fold(t) for t in unlabelled], settings.train, seed + k, device,
+                          member_dir(out_dir, k), max_minutes, verbose and k == 0)
+                for k in range(settings.ensemble)]
+        trained = train_members(jobs)
+        router = cls(trained[0][0], tokenizer, names, 0.0, oos_label, answers, settings.lowercase,
+                     expert, ngrams, members=[m for m, _ in trained[1:]])
+        result = trained[0][1]
+        deep = router._transformer_log_probs(valid[0])  # (N, C)
+        router.transformer_valid_accuracy = _accuracy(deep, valid[1], names)
+        if verbose and len(trained) > 1:
+            for k, (_, r) in enumerate(trained):
+                best = "none" if r.best_metric is None else f"{r.best_metric:.4f}"
+                print(f"Transformer {k + 1} of {len(trained)} (seed {seed + k}): validation accuracy "
+                      f"{best} at epoch {r.best_epoch}, {r.elapsed_s / 60:.1f} min")
+            print(f"the {len(trained)} Transformers together: validation accuracy "
+                  f"{router.transformer_valid_accuracy:.4f}")
         if expert is not None:
-            deep = predict_proba(model, router.encode(valid[0])).clamp_min(1e-30).log()  # (N, C)
             router.mix_weight = choose_mix_weight(deep, router._linear_logits(valid[0]),
-                                                  [ids[y] for y in valid[1]])
+                                                  [ids[y] for y in valid[1]], grid=20, by="log_loss")
         valid_probs = router.probs(valid[0])
         router.valid_accuracy = _accuracy(valid_probs, valid[1], names)
         if verbose and expert is not None:
-            print(f"Transformer x linear expert, weight {router.mix_weight:.1f} on the Transformer: "
+            print(f"Transformer x linear expert, weight {router.mix_weight:.2f} on the Transformer: "
                   f"validation accuracy {router.valid_accuracy:.4f}")
         router.threshold = choose_handoff_threshold(valid_probs, [ids[y] for y in valid[1]], router.oos_index)
         if expert is not None:
@@ -221,10 +251,12 @@ class IntentRouter:
             router.expert, router.ngrams = fit_router_expert([*texts, *valid[0]], [*labels, *valid[1]],
                                                              names, settings.linear_c)
         router.fit_result = result
+        router.member_results = [r for _, r in trained]
         if out_dir is not None:
             router.save(out_dir, extra={"settings": dataclasses.asdict(settings),
                                         "best_epoch": result.best_epoch,
-                                        "transformer_valid_accuracy": result.best_metric,
+                                        "member_valid_accuracies": [r.best_metric for _, r in trained],
+                                        "transformer_valid_accuracy": router.transformer_valid_accuracy,
                                         "valid_accuracy": router.valid_accuracy})
         return router
 
@@ -270,6 +302,8 @@ class IntentRouter:
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
         directory = Path(directory)
         self.model.save_pretrained(directory)
+        for k, member in enumerate(self.members, start=1):
+            member.save_pretrained(member_dir(directory, k))
         self.tokenizer.save(directory)
         linear = None
         if self.expert is not None:
@@ -278,7 +312,8 @@ class IntentRouter:
             linear = {"ngrams": len(self.ngrams), "mix_weight": self.mix_weight}
         write_info(directory, {"task": "intent", "labels": self.labels, "threshold": self.threshold,
                                "oos_label": self.oos_label, "lowercase": self.lowercase,
-                               "answers": self.answers, "linear_expert": linear, **(extra or {})})
+                               "answers": self.answers, "linear_expert": linear,
+                               "ensemble": 1 + len(self.members), **(extra or {})})
         return directory
 
     @classmethod
@@ -289,6 +324,17 @@ class IntentRouter:
         if len(info["labels"]) != model.config.num_labels:
             raise ValueError(f"{directory}: qa.json lists {len(info['labels'])} labels but the model "
                              f"has {model.config.num_labels} outputs")
+        count = info.get("ensemble", 1)
+        if not (isinstance(count, int) and count >= 1):
+            raise ValueError(f"{directory}: qa.json 'ensemble' must be a positive integer, got {count!r}")
+        members = []
+        for k in range(1, count):
+            folder = member_dir(directory, k)
+            if not (folder / "config.json").is_file():
+                raise FileNotFoundError(f"{directory}: qa.json lists {count} Transformers but "
+                                        f"{folder} holds no model (config.json missing)")
+            members.append(IntentClassifier.from_pretrained(folder, map_location=resolve_device(device)))
+            members[-1].eval()
         expert = ngrams = None
         linear = info.get("linear_expert")
         if linear:
@@ -300,7 +346,7 @@ class IntentRouter:
             load_weights(expert, Path(directory) / LINEAR_WEIGHTS)
         return cls(model, tokenizer, list(info["labels"]), float(info.get("threshold", 0.0)),
                    info.get("oos_label", "oos"), info.get("answers"), bool(info.get("lowercase", True)),
-                   expert, ngrams, float(linear["mix_weight"]) if linear else 1.0)
+                   expert, ngrams, float(linear["mix_weight"]) if linear else 1.0, members)
 
 
 def fit_router_expert(texts: Sequence[str], labels: Sequence[str], names: list[str],
