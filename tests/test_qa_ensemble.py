@@ -109,6 +109,25 @@ def test_side_by_side_trains_the_same_members_as_one_after_another():
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+def _budget_of(job):
+    """Stands in for a member's training: an untrained model and the time budget it was given."""
+    state = IntentClassifier(job.config).state_dict()
+    return state, job.max_minutes
+
+
+@pytest.mark.parametrize("processes, rounds", [(1, 3), (2, 2), (3, 1)])
+def test_the_time_budget_is_shared_by_the_rounds(monkeypatch, processes, rounds):
+    # three members: one after another each gets a third of it; two at a time, two rounds, a half
+    if processes > 1 and not can_fork():
+        pytest.skip("worker processes are forked on Linux only")
+    monkeypatch.setattr("tasks.qa.ensemble._train_member", _budget_of)
+    monkeypatch.setattr("tasks.qa.ensemble.free_cores", lambda: 8)
+    jobs, _ = _jobs()
+    jobs = [dataclasses.replace(jobs[0], max_minutes=6.0, seed=s) for s in range(3)]
+    budgets = [budget for _, budget in train_members(jobs, processes=processes)]
+    assert budgets == [6.0 / rounds] * 3
+
+
 def test_bad_ensemble_sizes_are_refused():
     with pytest.raises(ValueError, match="ensemble: expected a positive integer"):
         RouterSettings(ensemble=0)

@@ -22,6 +22,7 @@ train one after another in this process and share the time budget. Member ``k`` 
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import sys
@@ -99,17 +100,21 @@ def train_members(jobs: Sequence[MemberJob], processes: int | None = None
     """Train every job's member; return ``[(model in eval mode, FitResult)]`` in job order.
 
     ``processes``: how many members train at once in worker processes (default: the free cores,
-    at most one per member). With 1, or when the device is a GPU, they train here one after
-    another, each with ``1/K`` of the time budget.
+    at most one per member). With 1, on a GPU, or where fork is not available, they train here
+    one after another. Each member gets the time budget divided by the number of rounds
+    (``ceil(K / processes)``), so the whole ensemble keeps to ``max_minutes``.
     """
     if not jobs:
         raise ValueError("jobs: expected at least one member to train, got none")
-    processes = min(len(jobs), free_cores() if processes is None else processes)
+    processes = max(min(len(jobs), free_cores() if processes is None else processes), 1)
     on_gpu = resolve_device(jobs[0].device).type != "cpu"
-    if processes <= 1 or on_gpu or not can_fork():
-        share = len(jobs)
-        outputs = [_train_member(replace(job, max_minutes=None if job.max_minutes is None
-                                          else job.max_minutes / share)) for job in jobs]
+    if on_gpu or not can_fork():
+        processes = 1
+    rounds = math.ceil(len(jobs) / processes)
+    jobs = [replace(job, max_minutes=None if job.max_minutes is None else job.max_minutes / rounds)
+            for job in jobs]
+    if processes == 1:
+        outputs = [_train_member(job) for job in jobs]
     else:
         threads = max(torch.get_num_threads() // processes, 1)
         with warnings.catch_warnings():
