@@ -66,20 +66,13 @@ def _tfidf_features():
                          ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))])
 
 
-def torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
-
-
 def _processes(model_dir: Path) -> str:
     """How the run used the CPU: the Transformers train side by side, one process each, up to the
     free cores (tasks/qa/ensemble.py), each with this process's threads split between them."""
-    from tasks.qa.ensemble import can_fork, free_cores
+    from tasks.qa.ensemble import free_cores, worker_plan
 
     members = json.loads((model_dir / "qa.json").read_text()).get("ensemble", 1)
-    processes = min(members, free_cores()) if can_fork() else 1
-    threads = max(torch_threads() // processes, 1) if processes > 1 else torch_threads()
+    processes, threads = worker_plan(members)  # as train_members decided for the CPU run
     return (f"{members} Transformer(s) in {processes} process(es) of {threads} torch thread(s), "
             f"{free_cores()} cores")
 

@@ -39,7 +39,8 @@ from minitransformer.training import resolve_device, seed_everything
 
 from .intent import IntentClassifier, IntentConfig, IntentSettings, fit_intent_classifier, predict_proba
 
-__all__ = ["MemberJob", "train_members", "ensemble_log_proba", "member_dir", "free_cores", "can_fork"]
+__all__ = ["MemberJob", "train_members", "ensemble_log_proba", "member_dir", "free_cores", "can_fork",
+           "worker_plan"]
 
 
 @dataclass
@@ -81,6 +82,18 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
+def worker_plan(members: int, device: str = "cpu", processes: int | None = None) -> tuple[int, int]:
+    """``(processes, torch threads per worker)`` for training ``members`` models: one forked process
+    per member up to ``processes`` (default: the free cores); 1 process -- this one, with its own
+    threads -- on a GPU or where fork is not available."""
+    wanted = free_cores() if processes is None else processes
+    count = max(min(members, wanted), 1)
+    if resolve_device(device).type != "cpu" or not can_fork():
+        count = 1
+    threads = torch.get_num_threads()
+    return count, (threads if count == 1 else max(threads // count, 1))
+
+
 def _train_member(job: MemberJob):
     """Train one member (in this process or a worker); return ``(state_dict, FitResult)``."""
     if job.threads is not None:
@@ -106,17 +119,13 @@ def train_members(jobs: Sequence[MemberJob], processes: int | None = None
     """
     if not jobs:
         raise ValueError("jobs: expected at least one member to train, got none")
-    processes = max(min(len(jobs), free_cores() if processes is None else processes), 1)
-    on_gpu = resolve_device(jobs[0].device).type != "cpu"
-    if on_gpu or not can_fork():
-        processes = 1
+    processes, threads = worker_plan(len(jobs), jobs[0].device, processes)
     rounds = math.ceil(len(jobs) / processes)
     jobs = [replace(job, max_minutes=None if job.max_minutes is None else job.max_minutes / rounds)
             for job in jobs]
     if processes == 1:
         outputs = [_train_member(job) for job in jobs]
     else:
-        threads = max(torch.get_num_threads() // processes, 1)
         with warnings.catch_warnings():
             # Python >= 3.12 warns that forking a process with threads (torch's pool) may deadlock
             # the child; torch re-creates its pool after a fork, as its DataLoader workers rely on
