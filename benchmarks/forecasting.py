@@ -36,7 +36,7 @@ from _common import REPO, shared_data  # benchmarks/ is on sys.path when run as 
 
 sys.path.insert(0, str(REPO))
 
-from minitransformer.cli import main as cli_main  # noqa: E402
+from minitransformer.cli.main import main as cli_main  # noqa: E402
 from tasks.forecasting.data import load_series  # noqa: E402
 
 M4 = shared_data("forecasting", "m4_weekly", "Weekly-train.csv")

@@ -27,7 +27,7 @@ import torch
 
 from minitransformer import Transformer
 from minitransformer.generation import generate
-from minitransformer.language_model import CausalLM
+from minitransformer.nn.language_model import CausalLM
 
 VOCAB, D_MODEL, NHEAD, FFN, LAYERS = 1000, 128, 4, 512, 2
 SRC_LEN, PREFIX_LEN = 32, 16

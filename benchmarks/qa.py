@@ -42,7 +42,7 @@ AFQMC_DEV = DATA / "afqmc_atec" / "afqmc_dev.jsonl"
 
 
 def _cli(*argv: str) -> None:
-    from minitransformer.cli import main
+    from minitransformer.cli.main import main
 
     status = main(list(argv))
     if status != 0:

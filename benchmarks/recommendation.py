@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import shared_data  # noqa: E402
-from minitransformer.cli import main as cli  # noqa: E402
+from minitransformer.cli.main import main as cli  # noqa: E402
 
 BEAUTY = ("recsys", "amazon-beauty", "Beauty.txt")
 ML1M = ("recsys", "ml-1m")

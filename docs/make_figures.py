@@ -5,7 +5,7 @@
 
 Everything is seeded, runs on the CPU in well under a minute, and writes small PNGs (dpi 100).
 The attention pictures come from a small encoder–decoder trained for a few seconds on the
-built-in digit-reversal task (:mod:`minitransformer.seq2seq_task`), read out with
+built-in digit-reversal task (:mod:`minitransformer.examples.digit_reversal`), read out with
 :func:`minitransformer.record_attention`. The KV-cache plot is a timing, so its numbers change
 a little from run to run; every other figure is identical on every run.
 """
@@ -38,7 +38,7 @@ from minitransformer import (  # noqa: E402
     padding_mask,
     record_attention,
 )
-from minitransformer.positional import sinusoidal_table  # noqa: E402
+from minitransformer.nn.positional import sinusoidal_table  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "assets" / "figures"
 DPI = 100
@@ -61,7 +61,7 @@ _TRAINED = {}
 def trained_reverser():
     """A small encoder–decoder trained on digit reversal (cached for the figures that need it)."""
     if "model" not in _TRAINED:
-        from minitransformer.seq2seq_task import train_seq2seq
+        from minitransformer.examples.digit_reversal import train_seq2seq
 
         model, tokenizer, metrics = train_seq2seq(steps=220, seed=0, quick=True, progress=False,
                                                   eval_size=200, warmup_steps=30, max_minutes=None)
@@ -371,7 +371,7 @@ def fig_training_curve():
 
 def fig_kv_cache():
     from minitransformer.generation import generate
-    from minitransformer.language_model import CausalLM
+    from minitransformer.nn.language_model import CausalLM
 
     torch.manual_seed(0)
     model = CausalLM(vocab_size=64, d_model=128, nhead=4, num_layers=2, dim_feedforward=512,
@@ -425,7 +425,7 @@ def fig_sampling():
 
 
 def fig_objectives():
-    from minitransformer.masking import mask_tokens
+    from minitransformer.training.masking import mask_tokens
 
     words = ["the", "cat", "sat", "on", "a", "warm", "mat", "today"]
     vocab = ["<pad>", "<bos>", "<eos>", "<unk>", "<mask>", "<cls>", "<sep>", *words, "dog", "ran"]
@@ -473,7 +473,7 @@ def fig_objectives():
 
 
 def fig_pseudo_labels():
-    from minitransformer.semi_supervised import select_pseudo_labels, self_train
+    from minitransformer.training.semi_supervised import select_pseudo_labels, self_train
 
     gen = torch.Generator().manual_seed(0)
     n = 200

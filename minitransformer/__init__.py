@@ -1,10 +1,17 @@
 """minitransformer: a from-scratch, educational Transformer on PyTorch.
 
-The core, in the order a learner meets it:
+The hand-written Transformer is the folder ``nn/`` (its docstring gives the reading order, one
+line per file); everything else is a subpackage named for its job: ``training/`` (the loop and
+the objectives: token masking, self-training, teacher forcing), ``generation/``,
+``tokenizers/``, ``metrics/``, ``pictures/``, ``interop/`` (PyTorch and NumPy oracles),
+``exercises/`` (the course), ``examples/``, ``cli/`` (the command line); ``errors.py`` holds
+every error class.
 
-* :func:`softmax`, :func:`scaled_dot_product_attention`          (``functional.py``)
-* :func:`causal_mask`, :func:`padding_mask`, :func:`merge_masks`   (``masks.py``)
-* :class:`MultiHeadAttention`, :class:`KVCache`                    (``attention.py``)
+The names most used, importable from here:
+
+* :func:`softmax`, :func:`scaled_dot_product_attention`          (``nn/functional.py``)
+* :func:`causal_mask`, :func:`padding_mask`, :func:`merge_masks`   (``nn/masks.py``)
+* :class:`MultiHeadAttention`, :class:`KVCache`                    (``nn/attention.py``)
 * :class:`SinusoidalPositionalEncoding`, :class:`LearnedPositionalEmbedding`, RoPE
 * :class:`LayerNorm`, :class:`FeedForward`, :class:`ResidualConnection`
 * :class:`EncoderLayer`, :class:`Encoder`, :class:`DecoderLayer`, :class:`Decoder`
@@ -25,19 +32,20 @@ __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _EXPORTS = {
-    "scaled_dot_product_attention": "functional", "softmax": "functional",
-    "causal_mask": "masks", "padding_mask": "masks", "merge_masks": "masks",
-    "MultiHeadAttention": "attention", "KVCache": "attention", "split_heads": "attention",
-    "merge_heads": "attention", "record_attention": "attention_maps",
-    "SinusoidalPositionalEncoding": "positional", "LearnedPositionalEmbedding": "positional",
-    "RotaryEmbedding": "rotary", "LayerNorm": "norm", "layer_norm": "norm",
-    "FeedForward": "feedforward", "ResidualConnection": "residual", "TokenEmbedding": "embedding",
-    "EncoderLayer": "encoder", "Encoder": "encoder",
-    "DecoderLayer": "decoder", "Decoder": "decoder", "DecoderCache": "decoder", "LayerCache": "decoder",
-    "Transformer": "transformer", "TransformerConfig": "config", "EncoderConfig": "config",
-    "PretrainedMixin": "io", "CausalLM": "language_model", "CausalLMConfig": "language_model",
-    "generate": "generation", "set_attention_backend": "backend",
-    "plot_attention": "plotting", "plot_training_curves": "plotting",  # need the plot extra
+    "scaled_dot_product_attention": "nn.functional", "softmax": "nn.functional",
+    "causal_mask": "nn.masks", "padding_mask": "nn.masks", "merge_masks": "nn.masks",
+    "MultiHeadAttention": "nn.attention", "KVCache": "nn.attention", "split_heads": "nn.attention",
+    "merge_heads": "nn.attention", "record_attention": "pictures.attention_maps",
+    "SinusoidalPositionalEncoding": "nn.positional", "LearnedPositionalEmbedding": "nn.positional",
+    "RotaryEmbedding": "nn.rotary", "LayerNorm": "nn.norm", "layer_norm": "nn.norm",
+    "FeedForward": "nn.feedforward", "ResidualConnection": "nn.residual", "TokenEmbedding": "nn.embedding",
+    "EncoderLayer": "nn.encoder", "Encoder": "nn.encoder",
+    "DecoderLayer": "nn.decoder", "Decoder": "nn.decoder", "DecoderCache": "nn.decoder",
+    "LayerCache": "nn.decoder",
+    "Transformer": "nn.transformer", "TransformerConfig": "nn.config", "EncoderConfig": "nn.config",
+    "PretrainedMixin": "nn.io", "CausalLM": "nn.language_model", "CausalLMConfig": "nn.language_model",
+    "generate": "generation", "set_attention_backend": "nn.backend",
+    "plot_attention": "pictures.plotting", "plot_training_curves": "pictures.plotting",  # need the plot extra
 }
 _ALIASES = {"combine_masks": "merge_masks"}  # the name some courses use
 
@@ -58,22 +66,22 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see ordinary imports
-    from minitransformer.attention import KVCache, MultiHeadAttention, merge_heads, split_heads
-    from minitransformer.attention_maps import record_attention
-    from minitransformer.backend import set_attention_backend
-    from minitransformer.config import EncoderConfig, TransformerConfig
-    from minitransformer.decoder import Decoder, DecoderCache, DecoderLayer, LayerCache
-    from minitransformer.embedding import TokenEmbedding
-    from minitransformer.encoder import Encoder, EncoderLayer
-    from minitransformer.feedforward import FeedForward
-    from minitransformer.functional import scaled_dot_product_attention, softmax
     from minitransformer.generation import generate
-    from minitransformer.io import PretrainedMixin
-    from minitransformer.language_model import CausalLM, CausalLMConfig
-    from minitransformer.masks import causal_mask, merge_masks, padding_mask
-    from minitransformer.norm import LayerNorm, layer_norm
-    from minitransformer.plotting import plot_attention, plot_training_curves
-    from minitransformer.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
-    from minitransformer.residual import ResidualConnection
-    from minitransformer.rotary import RotaryEmbedding
-    from minitransformer.transformer import Transformer
+    from minitransformer.nn.attention import KVCache, MultiHeadAttention, merge_heads, split_heads
+    from minitransformer.nn.backend import set_attention_backend
+    from minitransformer.nn.config import EncoderConfig, TransformerConfig
+    from minitransformer.nn.decoder import Decoder, DecoderCache, DecoderLayer, LayerCache
+    from minitransformer.nn.embedding import TokenEmbedding
+    from minitransformer.nn.encoder import Encoder, EncoderLayer
+    from minitransformer.nn.feedforward import FeedForward
+    from minitransformer.nn.functional import scaled_dot_product_attention, softmax
+    from minitransformer.nn.io import PretrainedMixin
+    from minitransformer.nn.language_model import CausalLM, CausalLMConfig
+    from minitransformer.nn.masks import causal_mask, merge_masks, padding_mask
+    from minitransformer.nn.norm import LayerNorm, layer_norm
+    from minitransformer.nn.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+    from minitransformer.nn.residual import ResidualConnection
+    from minitransformer.nn.rotary import RotaryEmbedding
+    from minitransformer.nn.transformer import Transformer
+    from minitransformer.pictures.attention_maps import record_attention
+    from minitransformer.pictures.plotting import plot_attention, plot_training_curves

@@ -2,7 +2,7 @@
 
 import sys
 
-from minitransformer.cli import main
+from minitransformer.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

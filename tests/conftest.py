@@ -10,7 +10,6 @@ Profiles (choose with the environment variable ``HYPOTHESIS_PROFILE``, default `
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,6 @@ from hypothesis import Phase, settings
 
 # Grading of course exercises: blocked / not-started reporting, --exercise ID, --exercise-report.
 pytest_plugins = ["minitransformer.exercises.pytest_plugin"]
-
-# Make ``from strategies import ...`` work however pytest was started (rootdir or tests/).
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 settings.register_profile(
     "ci", derandomize=True, max_examples=25, deadline=None, print_blob=True, database=None

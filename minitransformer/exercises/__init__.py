@@ -18,7 +18,10 @@ from minitransformer.exercises.catalogue import EXERCISES, Exercise, by_id
 from minitransformer.exercises.student import make_student_tree, strip_exercises
 
 __all__ = ["EXERCISES", "Exercise", "by_id", "make_student_tree", "strip_exercises",
-           "add_arguments", "run", "repo_root"]
+           "add_arguments", "run", "repo_root", "HELP"]
+
+
+HELP = "course exercises: student version, check, progress"
 
 
 def repo_root(start: Path | None = None) -> Path:

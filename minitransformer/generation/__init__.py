@@ -18,7 +18,7 @@ The strategies differ only in *how* y_t is picked:
 O(t) token computations and generating T tokens costs O(T²). With it (``use_cache=True``, the
 default) each step feeds only the newest token; the keys and values of earlier tokens are kept in
 the model's cache (:class:`~minitransformer.DecoderCache` or
-:class:`~minitransformer.language_model.CausalLMCache`). Both give the same logits up to floating
+:class:`~minitransformer.nn.language_model.CausalLMCache`). Both give the same logits up to floating
 point rounding. For the encoder–decoder the encoder runs **once**; its output ``memory`` is reused
 at every step (and projected to cross-attention keys/values once, in the cache).
 
@@ -26,7 +26,7 @@ Model kinds:
 
 * :class:`~minitransformer.Transformer` (encoder–decoder): pass ``src`` ``(B, S)``; the result is
   the generated target ``(B, T)``: ``<bos>``, the tokens, the stop token, then ``pad_id``.
-* :class:`~minitransformer.language_model.CausalLM` (decoder-only): pass a prefix ``input_ids``
+* :class:`~minitransformer.nn.language_model.CausalLM` (decoder-only): pass a prefix ``input_ids``
   ``(B, n)``; the result is the prefix followed by its continuation, padded after the stop token.
   Prefixes in one batch must have the same length and contain no padding (group prompts by
   length, or generate them one at a time). A prefix longer than the model's ``max_len`` is

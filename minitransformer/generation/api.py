@@ -12,9 +12,9 @@ from torch import nn
 from minitransformer.generation.beam import beam_search
 from minitransformer.generation.search import greedy_search, sample
 from minitransformer.generation.stepper import GenerationOutput, Stepper
-from minitransformer.language_model import CausalLM
-from minitransformer.transformer import Transformer
-from minitransformer.validation import check_token_ids
+from minitransformer.nn.language_model import CausalLM
+from minitransformer.nn.transformer import Transformer
+from minitransformer.nn.validation import check_token_ids
 
 __all__ = ["generate", "STRATEGIES"]
 

@@ -71,15 +71,15 @@ Reproducibility: ``fit`` calls ``seed_everything(config.seed + rank)``; call
 reproducible too. On the CPU the same seed gives the same loss curve, bit for bit.
 """
 
+from minitransformer.errors import CheckpointError, NonFiniteLossError
 from minitransformer.training.checkpoint import (
-    CheckpointError,
     find_checkpoint,
     load_checkpoint,
     load_train_state,
     save_checkpoint,
     save_model,
 )
-from minitransformer.training.config import FitResult, NonFiniteLossError, TrainConfig
+from minitransformer.training.config import FitResult, TrainConfig
 from minitransformer.training.devices import move_to_device, resolve_device
 from minitransformer.training.distributed import (
     DistInfo,
@@ -90,12 +90,13 @@ from minitransformer.training.distributed import (
     unwrap_model,
 )
 from minitransformer.training.progress import MetricsLog, progress_enabled
+from minitransformer.training.run import Run
 from minitransformer.training.schedule import WarmupCosine, make_scheduler, warmup_cosine
 from minitransformer.training.seeding import get_rng_state, seed_everything, set_rng_state
 from minitransformer.training.trainer import Trainer
 
 __all__ = [
-    "CheckpointError", "DistInfo", "FitResult", "MetricsLog", "NonFiniteLossError", "TrainConfig",
+    "CheckpointError", "DistInfo", "FitResult", "MetricsLog", "NonFiniteLossError", "Run", "TrainConfig",
     "Trainer", "WarmupCosine", "barrier", "dist_info", "find_checkpoint", "get_rng_state",
     "init_distributed", "is_main_process", "load_checkpoint", "load_train_state", "make_scheduler",
     "move_to_device", "progress_enabled", "resolve_device", "save_checkpoint", "save_model",

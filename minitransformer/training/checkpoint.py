@@ -20,7 +20,7 @@ for a plain ``nn.Module`` the folder holds ``model.safetensors`` alone.
 
 Safe writes: a checkpoint is assembled in a hidden temporary folder and renamed to
 ``step-N`` (one atomic rename), then ``latest`` is replaced atomically
-(:func:`minitransformer.io.atomic_write_text`), and only then are older checkpoints deleted.
+(:func:`minitransformer.nn.io.atomic_write_text`), and only then are older checkpoints deleted.
 A crash at any moment leaves ``latest`` naming a complete checkpoint: the old one or the new
 one. The best-model files are each replaced atomically (``os.replace``).
 
@@ -46,7 +46,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from minitransformer.io import (
+from minitransformer.errors import CheckpointError
+from minitransformer.nn.io import (
     CONFIG_NAME,
     WEIGHTS_NAME,
     atomic_save_safetensors,
@@ -54,7 +55,7 @@ from minitransformer.io import (
     load_weights,
 )
 
-__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "find_checkpoint",
+__all__ = ["save_checkpoint", "load_checkpoint", "find_checkpoint",
            "load_train_state", "save_model", "model_config_dict", "TRAIN_STATE_NAME",
            "TRAIN_CONFIG_NAME", "CHECKPOINTS_DIR", "LATEST_NAME", "STATE_FORMAT"]
 
@@ -64,10 +65,6 @@ CHECKPOINTS_DIR = "checkpoints"
 LATEST_NAME = "latest"
 STATE_FORMAT = "minitransformer.train_state/1"
 _STEP_DIR = re.compile(r"^step-\d{8}(-\d+)?$")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint cannot be used; the message names the file and the reason, on one line."""
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -12,21 +12,7 @@ from typing import Any
 
 from minitransformer.training.devices import resolve_device
 
-__all__ = ["TrainConfig", "FitResult", "NonFiniteLossError"]
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss (or the gradient norm) became nan/inf; training stopped before the update.
-
-    Attributes:
-        step: the optimizer step (1-based) that failed.
-        epoch: the epoch (1-based) it belonged to.
-        checkpoint: the last checkpoint on disk (all finite), or ``None``.
-    """
-
-    def __init__(self, message: str, step: int, epoch: int, checkpoint: Path | None):
-        super().__init__(message)
-        self.step, self.epoch, self.checkpoint = step, epoch, checkpoint
+__all__ = ["TrainConfig", "FitResult"]
 
 
 @dataclass

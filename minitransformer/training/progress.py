@@ -25,7 +25,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from minitransformer.io import atomic_write_text
+from minitransformer.nn.io import atomic_write_text
 
 __all__ = ["progress_enabled", "make_bar", "format_epoch_line", "MetricsLog", "METRICS_NAME"]
 

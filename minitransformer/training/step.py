@@ -15,11 +15,9 @@ from collections.abc import Iterable
 
 import torch
 
-__all__ = ["clip_grad_norm", "NonFiniteGradientError"]
+from minitransformer.errors import NonFiniteGradientError
 
-
-class NonFiniteGradientError(RuntimeError):
-    """Some gradient is NaN or infinite, so its norm is too."""
+__all__ = ["clip_grad_norm"]
 
 
 @torch.no_grad()

@@ -40,7 +40,8 @@ from safetensors.torch import load_file
 from torch import nn
 from torch.utils.data import DataLoader
 
-from minitransformer.io import WEIGHTS_NAME, atomic_write_text
+from minitransformer.errors import NonFiniteGradientError, NonFiniteLossError
+from minitransformer.nn.io import WEIGHTS_NAME, atomic_write_text
 from minitransformer.training.checkpoint import (
     CHECKPOINTS_DIR,
     LATEST_NAME,
@@ -54,7 +55,7 @@ from minitransformer.training.checkpoint import (
     save_checkpoint,
     save_model,
 )
-from minitransformer.training.config import FitResult, NonFiniteLossError, TrainConfig
+from minitransformer.training.config import FitResult, TrainConfig
 from minitransformer.training.devices import move_to_device, resolve_device
 from minitransformer.training.distributed import (
     all_reduce_sum,
@@ -72,7 +73,7 @@ from minitransformer.training.progress import (
 from minitransformer.training.sampler import EpochSampler, batch_len
 from minitransformer.training.schedule import make_scheduler
 from minitransformer.training.seeding import get_rng_state, seed_everything, set_rng_state
-from minitransformer.training.step import NonFiniteGradientError, clip_grad_norm
+from minitransformer.training.step import clip_grad_norm
 
 __all__ = ["Trainer", "LossFn", "EvaluateFn"]
 

@@ -39,20 +39,6 @@ The report folder (default ``demo-report/``)::
 
 Files: ``context.py`` (shared settings and result types), one module per use case
 (``recommend.py``, ``qa.py``, ``forecast.py``, ``risk.py``), ``pictures.py`` (drawing without
-stopping the demo), ``report.py`` (table, Markdown, HTML), ``runner.py`` (the run).
+stopping the demo), ``report.py`` (table, Markdown, HTML), ``runner.py`` (the run), ``cli.py``
+(the command).
 """
-
-from __future__ import annotations
-
-import argparse
-
-__all__ = ["main"]
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run the demo with the options of ``minitransformer demo``; 0 when every use case finished."""
-    from tasks.demo.runner import run_demo
-
-    _, failures = run_demo(out=args.out, quick=bool(args.quick), seed=args.seed, device=args.device,
-                           max_minutes=args.max_minutes, debug=bool(getattr(args, "debug", False)))
-    return 1 if failures else 0

@@ -111,7 +111,7 @@ class DemoContext:
 
         Only stdout goes to the log: the trainers' tqdm bars (stderr, on a terminal) stay on screen.
         """
-        from minitransformer.cli import main
+        from minitransformer.cli.main import main
 
         path = self.log_path(log)
         start = time.monotonic()

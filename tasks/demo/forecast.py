@@ -44,7 +44,7 @@ def _pictures(ctx: DemoContext, run_dir, data_path, test_path) -> tuple[list[Pic
     import torch
 
     from minitransformer import record_attention
-    from minitransformer.plotting import plot_attention
+    from minitransformer.pictures.plotting import plot_attention
     from tasks.forecasting.data import SeriesSet, load_series
     from tasks.forecasting.pipeline import load_ensemble, predict
     from tasks.forecasting.plot import plot_forecast

@@ -50,7 +50,7 @@ def curves_picture(ctx, what: str, run_dir: Path, path: Path, caption: str = "Tr
                    **kwargs) -> list:
     """The training curves of ``run_dir`` (its ``metrics.jsonl``) as a one-item list of
     :class:`~tasks.demo.context.Picture`, or an empty list when the picture was not drawn."""
-    from minitransformer.plotting import plot_training_curves
+    from minitransformer.pictures.plotting import plot_training_curves
 
     drawn = draw(ctx, what, plot_training_curves, run_dir, path, **kwargs)
     return [Picture(caption, drawn)] if drawn else []

@@ -25,7 +25,7 @@ QUESTIONS = ("where is my order?", "我的快递到哪了？")
 
 
 def _pictures(ctx: DemoContext, run_dir, texts: list[str], labels: list[str]) -> list[Picture]:
-    from minitransformer.plotting import plot_attention
+    from minitransformer.pictures.plotting import plot_attention
     from tasks.qa.plot import attention_views, plot_confidence, plot_confusion
     from tasks.qa.router import IntentRouter
 

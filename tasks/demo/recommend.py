@@ -77,7 +77,7 @@ def _pictures(ctx: DemoContext, run_dir, history: list[str], target: str) -> tup
     import torch
 
     from minitransformer import record_attention
-    from minitransformer.plotting import plot_attention
+    from minitransformer.pictures.plotting import plot_attention
     from tasks.recommendation.cli import load_model
     from tasks.recommendation.plot import plot_history_attention
 

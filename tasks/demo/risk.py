@@ -55,7 +55,7 @@ def _pictures(ctx: DemoContext, run_dir, test_path) -> list[Picture]:
     import torch
 
     from minitransformer import record_attention
-    from minitransformer.plotting import plot_attention
+    from minitransformer.pictures.plotting import plot_attention
     from tasks.risk.data import read_table
     from tasks.risk.evaluate import load_run
     from tasks.risk.plot import plot_pr_roc, plot_score_histogram

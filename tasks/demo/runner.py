@@ -1,6 +1,6 @@
 """Running the demo: the four use cases in turn, the results table, the report, what to try next.
 
-:func:`run_demo` is ``minitransformer demo``'s work (:func:`tasks.demo.main` reads the command's
+:func:`run_demo` is ``minitransformer demo``'s work (:func:`tasks.demo.cli.run` reads the command's
 options). Each use case module (``recommend``, ``qa``, ``forecast``, ``risk`` in this package)
 has ``run(ctx) -> UseCaseResult``: it writes its built-in data, trains and evaluates through the
 head's own commands, and draws its pictures. A use case that fails is reported (with its log)
@@ -27,7 +27,7 @@ import time
 import traceback
 from pathlib import Path
 
-from minitransformer.cli import UsageError
+from minitransformer.errors import UsageError
 from tasks.demo.context import DemoContext, UseCaseResult
 from tasks.demo.pictures import INSTALL_HINT, matplotlib_missing
 from tasks.demo.report import command_line, markdown_table, table_rows, write_report

@@ -1,4 +1,4 @@
-"""``minitransformer forecast train|evaluate|predict`` (the task-module protocol of minitransformer.cli).
+"""``minitransformer forecast train|evaluate|predict`` (the task-module protocol of minitransformer.cli.main).
 
 ::
 
@@ -35,7 +35,8 @@ import json
 import sys
 from pathlib import Path
 
-from minitransformer.cli import UsageError, add_task_actions, non_negative_int, positive_int
+from minitransformer.cli.options import add_task_actions, non_negative_int, positive_int
+from minitransformer.errors import UsageError
 
 __all__ = ["add_arguments", "run"]
 
@@ -51,6 +52,9 @@ def _quantiles(text: str) -> list[float]:
     if 0.5 not in values or any(not 0 < v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"expected quantiles in (0, 1) including 0.5, got {text!r}")
     return values
+
+
+HELP = "sales forecasting from weekly or daily history"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from minitransformer import Encoder, LearnedPositionalEmbedding, PretrainedMixin
-from minitransformer.config import ConfigBase
+from minitransformer.nn.config import ConfigBase
 
 __all__ = ["ForecastConfig", "PatchForecaster", "forecast_loss"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minitransformer.plotting import new_figure, require_matplotlib, save_figure
+from minitransformer.pictures.plotting import new_figure, require_matplotlib, save_figure
 
 __all__ = ["plot_forecast"]
 

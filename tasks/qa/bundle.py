@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from minitransformer.io import atomic_write_text
+from minitransformer.nn.io import atomic_write_text
 
 __all__ = ["QA_FILE", "TASKS", "write_info", "read_info"]
 

@@ -25,9 +25,22 @@ import json
 import sys
 from pathlib import Path
 
-from minitransformer.cli import UsageError, add_task_actions, positive_int
+from minitransformer.cli.options import add_task_actions, positive_int
+from minitransformer.errors import UsageError
 
 BUILTIN = "builtin"
+
+
+HELP = "customer-service QA: intent routing, FAQ retrieval, generated replies"
+#: a file only this head writes into a model folder (``minitransformer plot attention`` finds it)
+MODEL_FILE = "qa.json"
+
+
+def attention_views(model_dir, text):
+    """The attention maps of the model in ``model_dir`` on one input (see ``plot.py``)."""
+    from tasks.qa.plot import attention_views as views
+
+    return views(model_dir, text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

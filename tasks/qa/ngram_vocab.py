@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from minitransformer.io import atomic_write_text
+from minitransformer.nn.io import atomic_write_text
 
 from .sentence import iter_ngrams, pad_ids
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minitransformer.plotting import new_figure, save_figure, text_style
+from minitransformer.pictures.plotting import new_figure, save_figure, text_style
 
 __all__ = ["plot_confusion", "plot_confidence", "attention_views", "HANDOFF_LABEL"]
 
@@ -162,7 +162,7 @@ def attention_views(model_dir: str | Path, text: str):
     import torch
 
     from minitransformer import record_attention
-    from minitransformer.attention_views import AttentionView, token_labels, transformer_views
+    from minitransformer.pictures.attention_views import AttentionView, token_labels, transformer_views
 
     from .bundle import read_info
     from .sentence import pad_ids

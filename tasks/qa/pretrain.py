@@ -6,7 +6,7 @@ BERT's masked-language-model objective (Devlin et al. 2019), on the question tex
     loss = CE( encoder.mlm_logits(corrupted)[selected] (M, V),  labels[selected] )
 
 15 % of the ordinary tokens are selected; of those 80 % become ``[MASK]``, 10 % a random token,
-10 % stay (see :func:`minitransformer.masking.mask_tokens`). ``[CLS]`` and padding are never
+10 % stay (see :func:`minitransformer.training.masking.mask_tokens`). ``[CLS]`` and padding are never
 selected. To fill a blank the encoder must learn which words go together in this domain ("card"
 near "arrive", "花呗" near "还款"), which is exactly what a classifier trained on a few thousand
 labelled questions cannot learn on its own. Pretraining runs *in place* on the encoder that the
@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from minitransformer.masking import mask_tokens
 from minitransformer.training import TrainConfig, Trainer
+from minitransformer.training.masking import mask_tokens
 
 from .sentence import SentenceEncoder, pad_ids
 

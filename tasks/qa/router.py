@@ -43,8 +43,8 @@ from typing import Any
 
 import torch
 
-from minitransformer.io import atomic_save_safetensors, load_weights
 from minitransformer.metrics.classification import accuracy
+from minitransformer.nn.io import atomic_save_safetensors, load_weights
 from minitransformer.tokenizers import BPETokenizer, CharTokenizer, load_tokenizer
 from minitransformer.training import resolve_device, seed_everything
 

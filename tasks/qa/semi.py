@@ -6,14 +6,14 @@ rest of the training questions without labels. The recipe:
 1. **pretrain** the encoder with masked tokens on *all* questions (labelled and unlabelled):
    the words of the domain and how they co-occur, learned without a single label;
 2. **fine-tune** on the ``k`` labels per intent;
-3. **self-train** (:func:`minitransformer.semi_supervised.self_train`): predict the unlabelled
+3. **self-train** (:func:`minitransformer.training.semi_supervised.self_train`): predict the unlabelled
    questions, keep confident ones as pseudo-labels, retrain on labels + pseudo-labels; repeat
    for ``rounds``. Each round starts again from the pretrained weights, so the mistakes of one
    round are not baked into the next. Which rows are kept:
 
    * ``fraction`` (the default, 0.5): **the same number per intent** -- every intent receives
      the ``fraction * U / C`` unlabelled questions it is most probable for
-     (:func:`~minitransformer.semi_supervised.select_top_fraction` with a uniform prior). A
+     (:func:`~minitransformer.training.semi_supervised.select_top_fraction` with a uniform prior). A
      model trained on a few labels is over-confident about some intents and timid about
      others; a plain threshold then fills the pseudo-labels with the former and the next model
      drifts towards them. Intent data sets are roughly balanced (BANKING77: 35-187 per intent),
@@ -64,7 +64,7 @@ from typing import NamedTuple
 
 import torch
 
-from minitransformer.semi_supervised import select_top_fraction, self_train, sharpen
+from minitransformer.training.semi_supervised import select_top_fraction, self_train, sharpen
 
 from .intent import IntentClassifier, IntentConfig, fit_intent_classifier, predict_proba
 from .linear import LinearNgramExpert, choose_mix_weight, fit_linear_expert, mix_log_probs

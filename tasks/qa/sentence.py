@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from minitransformer import Encoder, LayerNorm, LearnedPositionalEmbedding, TokenEmbedding
-from minitransformer.config import ConfigBase
+from minitransformer.nn.config import ConfigBase
 
 __all__ = ["SentenceConfig", "SentenceEncoder", "encode_texts", "encode_questions", "pad_ids",
            "text_ngrams", "iter_ngrams", "POOLINGS"]

@@ -16,5 +16,5 @@ The head, file by file (each one concept):
 * ``cli.py``       -- ``minitransformer recommend train|evaluate|predict|simulate``.
 
 Metrics live in :mod:`minitransformer.metrics.ranking`, the masking in
-:mod:`minitransformer.masking` (shared with the QA head).
+:mod:`minitransformer.training.masking` (shared with the QA head).
 """

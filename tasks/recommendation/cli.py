@@ -1,5 +1,5 @@
 """``minitransformer recommend train|evaluate|predict`` (the task-module protocol of
-:mod:`minitransformer.cli`).
+:mod:`minitransformer.cli.main`).
 
     minitransformer recommend train    --data PATH [--format auto] [--model sasrec|bert4rec] --out DIR
                                         [--max-len 50] [--epochs N] [--max-minutes M] [--seed S]
@@ -37,7 +37,8 @@ import json
 import sys
 from pathlib import Path
 
-from minitransformer.cli import UsageError, add_common_options, add_task_actions, positive_int
+from minitransformer.cli.options import add_common_options, add_task_actions, positive_int
+from minitransformer.errors import UsageError
 
 ITEM_MAP_NAME = "item_map.json"
 #: BERT4Rec learns from ~20% of the positions per pass and needs many more (cheaper) epochs
@@ -71,6 +72,18 @@ def training_defaults(fmt: str, model: str) -> dict[str, float]:
         if model == "sasrec":
             defaults.update(ML1M_SASREC_DEFAULTS)
     return defaults
+
+
+HELP = "next-item recommendation from interaction sequences"
+#: a file only this head writes into a model folder (``minitransformer plot attention`` finds it)
+MODEL_FILE = "item_map.json"
+
+
+def attention_views(model_dir, text):
+    """The attention maps of the model in ``model_dir`` on one input (see ``plot.py``)."""
+    from tasks.recommendation.plot import attention_views as views
+
+    return views(model_dir, text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from minitransformer import Encoder, LearnedPositionalEmbedding
-from minitransformer.config import ConfigBase
-from minitransformer.io import PretrainedMixin
+from minitransformer.nn.config import ConfigBase
+from minitransformer.nn.io import PretrainedMixin
 
 __all__ = ["RecommenderConfig", "SequentialRecommender", "MODEL_KINDS"]
 

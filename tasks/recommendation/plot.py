@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minitransformer.plotting import new_figure, save_figure, text_style
+from minitransformer.pictures.plotting import new_figure, save_figure, text_style
 
 __all__ = ["plot_history_attention", "attention_views"]
 
@@ -79,7 +79,7 @@ def attention_views(model_dir: str | Path, text: str):
     import torch
 
     from minitransformer import record_attention
-    from minitransformer.attention_views import AttentionView
+    from minitransformer.pictures.attention_views import AttentionView
 
     from .cli import load_model
 

@@ -7,7 +7,7 @@ last ``max_len + 1`` items ``s``; input ``s[:-1]``, labels ``s[1:]``::
     labels  b c d e            the loss is taken at every position
 
 BERT4Rec examples (masked item modelling): input = the last ``max_len`` items; a share
-``mask_prob`` of them becomes [MASK] (``minitransformer.masking.mask_tokens`` with
+``mask_prob`` of them becomes [MASK] (``minitransformer.training.masking.mask_tokens`` with
 ``random_prob = keep_prob = 0``) and is predicted. With probability ``last_item_prob`` (default
 one half) an example is instead a **masked prefix**: the history is cut after a random item
 ``s_c`` and only that last item is masked::
@@ -59,9 +59,9 @@ from pathlib import Path
 
 import torch
 
-from minitransformer.masking import IGNORE_INDEX, mask_tokens
 from minitransformer.training import TrainConfig, Trainer, save_model, seed_everything
 from minitransformer.training.checkpoint import CHECKPOINTS_DIR
+from minitransformer.training.masking import IGNORE_INDEX, mask_tokens
 from tasks.recommendation.data import EvalSet, Split
 from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
 from tasks.recommendation.losses import sequence_loss

@@ -26,7 +26,8 @@ import json
 import sys
 from pathlib import Path
 
-from minitransformer.cli import UsageError, add_task_actions
+from minitransformer.cli.options import add_task_actions
+from minitransformer.errors import UsageError
 
 __all__ = ["add_arguments", "run"]
 
@@ -56,6 +57,9 @@ def _non_negative(text: str) -> float:
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
     return value
+
+
+HELP = "fraud and credit-risk detection on tables of transactions"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

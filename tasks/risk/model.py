@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from minitransformer import Encoder, PretrainedMixin
-from minitransformer.config import ConfigBase
+from minitransformer.nn.config import ConfigBase
 from tasks.risk.normalize import NumericNormalizer
 
 __all__ = ["RiskModelConfig", "TabularTransformer"]

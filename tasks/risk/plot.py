@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from minitransformer.metrics.classification import average_precision, roc_auc, roc_curve_points
-from minitransformer.plotting import new_figure, save_figure, text_style
+from minitransformer.pictures.plotting import new_figure, save_figure, text_style
 
 __all__ = ["plot_pr_roc", "plot_score_histogram"]
 

@@ -43,8 +43,8 @@ from torch.nn import functional as F
 from torch.utils.data import TensorDataset
 
 from minitransformer.metrics.classification import average_precision, choose_threshold, roc_auc
-from minitransformer.semi_supervised import distill, select_top_fraction, self_train
 from minitransformer.training import TrainConfig, Trainer, seed_everything
+from minitransformer.training.semi_supervised import distill, select_top_fraction, self_train
 from tasks.risk.baselines import LogisticRegression
 from tasks.risk.data import Encoded, Table, encode, infer_schema, stratified_folds, stratified_split
 from tasks.risk.model import RiskModelConfig, TabularTransformer

@@ -1,0 +1,161 @@
+"""The options every task action shares, and argparse types that check their range.
+
+A head's ``cli.py`` builds its parser with these, so that ``--epochs 0`` or ``--lr nan`` is
+refused by argparse in one line that names the option, before any work starts::
+
+    from minitransformer.cli.options import add_task_actions, positive_int
+
+    def add_arguments(parser):
+        actions = add_task_actions(parser)                    # train / evaluate / predict
+        actions["train"].add_argument("--max-len", type=positive_int, default=50)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from minitransformer.errors import UsageError
+
+__all__ = ["number", "positive_int", "non_negative_int", "positive_float", "non_negative_float",
+           "fraction", "device", "add_common_options", "add_task_actions", "require", "write_json"]
+
+
+def number(kind: type, minimum: float, maximum: float = float("inf"), *, low_open: bool = False,
+           description: str = ""):
+    """An argparse ``type=`` that parses ``kind`` (int or float) and checks its range.
+
+    ``number(int, 1)`` accepts 1, 2, ...; ``number(float, 0, 1, low_open=True)`` accepts (0, 1].
+    A bad value gives argparse's one-line error naming the option and the expected range.
+    """
+    expected = description or f"a {kind.__name__} in {'(' if low_open else '['}{minimum}, {maximum}]"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        too_low = value <= minimum if low_open else value < minimum
+        if too_low or value > maximum or value != value:  # value != value: NaN
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    parse.__name__ = expected  # argparse names the type in some messages
+    return parse
+
+
+positive_int = number(int, 1, description="a positive integer")
+non_negative_int = number(int, 0, description="a non-negative integer")
+positive_float = number(float, 0.0, 1e300, low_open=True, description="a positive number")
+non_negative_float = number(float, 0.0, 1e300, description="a non-negative number")
+fraction = number(float, 0.0, 1.0, low_open=True, description="a number in (0, 1]")
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def device(text: str) -> str:
+    base, _, index = text.partition(":")
+    if base not in DEVICES or (index and (base != "cuda" or not index.isdigit())):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda, cuda:N or mps, got {text!r}")
+    return text
+
+
+def add_common_options(parser: argparse.ArgumentParser, skip: Sequence[str] = ()) -> None:
+    """Add the options every task action shares (leave out those named in ``skip``).
+
+    ``--data PATH`` input data; ``--out DIR`` output/run directory; ``--model DIR`` a trained
+    model (run directory) to load; ``--epochs N``; ``--batch-size N``; ``--lr X``;
+    ``--seed N`` (default 0); ``--device auto|cpu|cuda|cuda:N|mps`` (default auto);
+    ``--max-minutes X`` time budget; ``--resume DIR`` continue an interrupted run;
+    ``--json FILE`` also write the results as JSON (``-`` = stdout); ``--debug`` show
+    tracebacks. Options left unset are ``None`` so the task can apply its own defaults.
+    Paths arrive as :class:`pathlib.Path`; checking that they exist is the task's job (raise
+    ``FileNotFoundError``/``UsageError`` with the path in the message).
+    """
+    options = {
+        "data": (("--data",), dict(type=Path, metavar="PATH", help="input data file or directory")),
+        "out": (("--out",), dict(type=Path, metavar="DIR", help="output / run directory")),
+        "model": (("--model",), dict(type=Path, metavar="DIR", help="trained model directory to load")),
+        "epochs": (("--epochs",), dict(type=positive_int, metavar="N", help="training epochs")),
+        "batch_size": (("--batch-size",), dict(type=positive_int, metavar="N", help="batch size")),
+        "lr": (("--lr",), dict(type=positive_float, metavar="X", help="peak learning rate")),
+        "seed": (("--seed",), dict(type=non_negative_int, default=0, metavar="N",
+                                   help="random seed (default 0)")),
+        "device": (("--device",), dict(type=device, default="auto",
+                                       help="auto|cpu|cuda|cuda:N|mps (default auto)")),
+        "max_minutes": (("--max-minutes",), dict(type=positive_float, metavar="X",
+                                                 help="stop training after X minutes, keep the best model")),
+        "resume": (("--resume",), dict(type=Path, metavar="DIR", help="resume an interrupted run")),
+        "json": (("--json",), dict(metavar="FILE", help="also write results as JSON ('-' = stdout)")),
+        "debug": (("--debug",), dict(action="store_true", help="show full tracebacks on errors")),
+    }
+    for name, (flags, kwargs) in options.items():
+        if name not in skip and flags[0].lstrip("-").replace("-", "_") not in skip:
+            parser.add_argument(*flags, **kwargs)
+
+
+#: the common options a ``simulate`` action does without (it trains nothing and reads no data)
+_NOT_FOR_SIMULATE = ("data", "out", "model", "epochs", "batch_size", "lr", "device", "max_minutes", "resume",
+                     "json")
+
+
+def add_task_actions(parser: argparse.ArgumentParser,
+                     actions: Sequence[str] = ("train", "evaluate", "predict"),
+                     common: bool = True) -> dict[str, argparse.ArgumentParser]:
+    """Add sub-commands ``actions`` to a task's parser; ``args.action`` names the chosen one.
+
+    A ``simulate`` action (write a task's built-in seeded data set) always gets ``--out FILE``,
+    ``--seed`` and ``--debug`` only; the task adds its generator's own options.
+
+    Returns:
+        ``{action: its parser}``, each with :func:`add_common_options` when ``common``.
+    """
+    helps = {"train": "train a model", "evaluate": "evaluate a trained model on labelled data",
+             "predict": "predict with a trained model", "simulate": "write the built-in seeded data set"}
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    out = {}
+    for action in actions:
+        p = sub.add_parser(action, help=helps.get(action, action), description=helps.get(action))
+        if action == "simulate":
+            p.add_argument("--out", type=Path, metavar="FILE", help="the CSV file to write")
+            add_common_options(p, skip=_NOT_FOR_SIMULATE)
+        elif common:
+            add_common_options(p)
+        out[action] = p
+    return out
+
+
+def require(args: argparse.Namespace, *names: str) -> None:
+    """Refuse the command unless every option in ``names`` was given (checked before any work).
+
+    >>> require(argparse.Namespace(command="risk", action="train", data=None), "data")
+    Traceback (most recent call last):
+    ...
+    minitransformer.errors.UsageError: risk train: --data is required
+    """
+    for name in names:
+        if getattr(args, name, None) is None:
+            where = " ".join(str(w) for w in (getattr(args, "command", None), getattr(args, "action", None)) if w)
+            raise UsageError(f"{where + ': ' if where else ''}--{name.replace('_', '-')} is required")
+
+
+def write_json(target: str | Path | None, payload: Any) -> None:
+    """Write ``payload`` as indented UTF-8 JSON for ``--json FILE``: ``-`` is standard output,
+    ``None`` writes nothing. Non-ASCII text stays readable (Chinese answers are not escaped), the
+    file's folder is created, and the file is replaced atomically (never half-written)."""
+    if target is None:
+        return
+    text = json.dumps(payload, indent=2, ensure_ascii=False, default=float) + "\n"
+    if str(target) == "-":
+        sys.stdout.write(text)
+        return
+    from minitransformer.nn.io import atomic_write_text  # only when writing a file: --help stays light
+
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
+

@@ -1,0 +1,135 @@
+"""Saving and loading models: ``config.json`` + ``model.safetensors``, written atomically.
+
+Why safetensors? A ``.pt`` file is a pickle, and unpickling runs whatever code the file names;
+a safetensors file is only a JSON header and raw numbers, so loading a model you downloaded
+cannot execute anything.
+
+Atomic writes: a new directory is written under a temporary name and renamed into place, so a
+crash leaves either the old model or the new one, never half of each. Into an existing directory
+(a training run's folder) each file is written to a temporary file and ``os.replace``-d, which is
+atomic per file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+__all__ = ["PretrainedMixin", "atomic_write_text", "atomic_save_safetensors", "load_weights",
+           "CONFIG_NAME", "WEIGHTS_NAME"]
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _unique_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict without tied duplicates (safetensors refuses shared memory)."""
+    tensors, seen = {}, set()
+    for name, tensor in module.state_dict().items():
+        key = (tensor.data_ptr(), tensor.shape, tensor.dtype)
+        if tensor.numel() and key in seen:
+            continue
+        seen.add(key)
+        tensors[name] = tensor.detach().contiguous().cpu()
+    return tensors
+
+
+def atomic_save_safetensors(module: torch.nn.Module, path: str | Path) -> None:
+    """Save ``module``'s weights to ``path`` atomically."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(_unique_tensors(module), tmp, metadata={"format": "pt"})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_weights(module: torch.nn.Module, path: str | Path) -> None:
+    """Load ``path`` into ``module``; every problem becomes a ``ValueError`` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: weights file not found")
+    try:
+        loaded = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable safetensors file ({err})") from None
+    expected = _unique_tensors(module)
+    missing = sorted(set(expected) - set(loaded))
+    unexpected = sorted(set(loaded) - set(expected))
+    if missing or unexpected:
+        raise ValueError(
+            f"{path}: weights do not match the model configuration "
+            f"(missing {missing[:5]}, unexpected {unexpected[:5]})"
+        )
+    for name, tensor in loaded.items():
+        if tensor.shape != expected[name].shape:
+            raise ValueError(
+                f"{path}: shape mismatch for {name}: file has {tuple(tensor.shape)}, "
+                f"the model configuration expects {tuple(expected[name].shape)}"
+            )
+    module.load_state_dict(loaded, strict=False)  # tied duplicates are filled by their twin
+
+
+class PretrainedMixin:
+    """``save_pretrained(dir)`` / ``from_pretrained(dir)`` for a module with a ``config``.
+
+    The class sets ``config_class`` (a :mod:`minitransformer.nn.config` dataclass) and implements
+    ``from_config(config)``.
+    """
+
+    config_class = None
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` into ``directory`` atomically."""
+        directory = Path(directory)
+        config_text = json.dumps(self.config.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        if directory.exists():
+            atomic_save_safetensors(self, directory / WEIGHTS_NAME)
+            atomic_write_text(directory / CONFIG_NAME, config_text)
+            return directory
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+        try:
+            save_file(_unique_tensors(self), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
+            (tmp / CONFIG_NAME).write_text(config_text, encoding="utf-8")
+            os.rename(tmp, directory)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu"):
+        """Rebuild the model from ``config.json`` and load ``model.safetensors`` (no pickle)."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"{directory}: model directory not found")
+        config = cls.config_class.from_json_file(directory / CONFIG_NAME)
+        model = cls.from_config(config)
+        load_weights(model, directory / WEIGHTS_NAME)
+        return model.to(map_location)
