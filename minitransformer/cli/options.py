@@ -139,7 +139,8 @@ def require(args: argparse.Namespace, *names: str) -> None:
     """
     for name in names:
         if getattr(args, name, None) is None:
-            where = " ".join(str(w) for w in (getattr(args, "command", None), getattr(args, "action", None)) if w)
+            words = (getattr(args, "command", None), getattr(args, "action", None))
+            where = " ".join(str(w) for w in words if w)
             raise UsageError(f"{where + ': ' if where else ''}--{name.replace('_', '-')} is required")
 
 

@@ -159,7 +159,8 @@ def test_demo_passes_its_options_to_the_demo_runner(capsys, monkeypatch, tmp_pat
     assert (args["quick"], args["out"], args["seed"], args["device"], args["max_minutes"]) == (
         True, tmp_path, 3, "cpu", 1.5)
     status, _, _ = run_main(capsys, "demo")
-    assert status == 0 and seen[1]["quick"] is False and seen[1]["out"] is None and seen[1]["device"] == "auto"
+    assert status == 0
+    assert seen[1]["quick"] is False and seen[1]["out"] is None and seen[1]["device"] == "auto"
 
 
 # ---------------------------------------------------------------------------- task protocol
@@ -167,7 +168,8 @@ def test_missing_task_module_exits_2_with_one_line(capsys, monkeypatch):
     register(monkeypatch, "ghost", "tasks.ghost_task_that_does_not_exist.cli")
     status, out, err = run_main(capsys, "ghost", "train", "--epochs", "3")
     assert status == 2 and out == ""
-    assert_one_error_line(err, "'ghost' is registered but its module", "tasks.ghost_task_that_does_not_exist.cli")
+    assert_one_error_line(err, "'ghost' is registered but its module",
+                          "tasks.ghost_task_that_does_not_exist.cli")
 
 
 def test_task_module_without_the_protocol_is_named(capsys, monkeypatch, tmp_path):
