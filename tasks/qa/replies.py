@@ -5,7 +5,7 @@
     loss = CE( Transformer(src, tgt[:, :-1]),  tgt[:, 1:] )   teacher forcing, pad ignored
     reply = beam_search(Transformer, src, num_beams = 4)
 
-The pieces come from :mod:`minitransformer.examples.digit_reversal` (``collate``, ``build_model``,
+The pieces come from :mod:`minitransformer.training.seq2seq` (``collate``, ``build_model``,
 ``seq2seq_loss``) and :func:`minitransformer.generation.generate`, the loop from the
 :class:`~minitransformer.training.Trainer`.
 On an FAQ table the model learns to *write* the canned answer for paraphrases it has never seen;
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from minitransformer import Transformer
-from minitransformer.examples.digit_reversal import build_model, collate, seq2seq_loss
+from minitransformer.training.seq2seq import build_model, collate, seq2seq_loss
 from minitransformer.generation import generate
 from minitransformer.tokenizers import BPETokenizer, load_tokenizer
 from minitransformer.training import TrainConfig, Trainer, resolve_device, seed_everything
