@@ -8,9 +8,9 @@ Commands::
     minitransformer <head>    ...                every registered head: demo, recommend, qa,
                                                  forecast, risk (minitransformer.cli.registry)
 
-Fast help: this module imports neither torch nor any head's model code at import time; a
-head's command module is imported for its help line, and its parser is completed only when
-that command is used.
+Fast help: ``minitransformer --help`` imports neither torch nor any head (each head's one-line
+``HELP`` is read from its source); a head's module is imported, and its parser completed, only
+when that command is used.
 
 **Errors.** Status 2 and one line ``minitransformer: error: <message>`` (no traceback) for bad
 options, bad paths and bad data: :class:`~minitransformer.errors.UsageError`, ``ValueError``
@@ -32,7 +32,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from minitransformer.cli.registry import Command, find_commands, load_command
+from minitransformer.cli.registry import Command, find_commands, help_line, load_command
 from minitransformer.errors import UsageError
 
 __all__ = ["main", "build_parser", "PROG", "CORE_COMMANDS"]
@@ -83,13 +83,13 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
     chosen = _command_word(argv)
     for name, command in _commands().items():
-        module = load_command(command)
         if name == chosen:
+            module = load_command(command)
             p = sub.add_parser(name, help=module.HELP, description=module.HELP)
             module.add_arguments(p)
             p.set_defaults(handler=module.run)
-        else:  # a placeholder: listed in --help, completed only when used
-            sub.add_parser(name, help=module.HELP, add_help=False)
+        else:  # a placeholder: listed in --help (its HELP read from the source), completed when used
+            sub.add_parser(name, help=help_line(command), add_help=False)
     return parser
 
 

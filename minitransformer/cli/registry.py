@@ -19,20 +19,25 @@ and may define, for ``minitransformer plot attention``::
     MODEL_FILE: str                             # a file only this head writes in a model folder
     def attention_views(model_dir, text) -> list[AttentionView]: ...
 
-Only the chosen command's module is imported to build its parser; ``--help`` imports each
-module for its ``HELP`` line, so a head module must not import torch at import time.
+Only the chosen command's module is imported to build its parser. ``minitransformer --help``
+imports no head at all: :func:`help_line` reads each module's ``HELP`` string from its source
+file (a head package imports torch as soon as its ``__init__`` exports ``train``; the list of
+commands should not wait for that).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from types import ModuleType
 
 from minitransformer.errors import UsageError
 
-__all__ = ["GROUP", "Command", "find_commands", "load_command"]
+__all__ = ["GROUP", "Command", "find_commands", "help_line", "load_command"]
 
 GROUP = "minitransformer.commands"
 
@@ -67,3 +72,35 @@ def load_command(command: Command) -> ModuleType:
         raise UsageError(f"'{command.name}': {command.module} lacks {', '.join(missing)} "
                          "(see minitransformer.cli.registry)")
     return module
+
+
+def _source_file(module: str) -> Path | None:
+    """The ``.py`` file of ``module``, found by importing only its top-level package."""
+    top, *rest = module.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        return Path(spec.origin) if spec.origin and spec.origin.endswith(".py") else None
+    for folder in spec.submodule_search_locations or ():
+        for candidate in (Path(folder, *rest).with_suffix(".py"), Path(folder, *rest, "__init__.py")):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def help_line(command: Command) -> str:
+    """The command's ``HELP`` string, read from its source without importing it; if the source
+    cannot be read that way, the module is imported (:func:`load_command`)."""
+    path = _source_file(command.module)
+    if path is not None:
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "HELP"
+                                                    for t in node.targets):
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    return node.value.value
+    return load_command(command).HELP
+

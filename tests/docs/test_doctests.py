@@ -1,7 +1,8 @@
 """The ``>>>`` examples in the docstrings of the package and the task heads run (doctest).
 
-Every module under ``minitransformer/`` and ``tasks/`` whose source contains an example is
-imported and its examples are run; an example whose output drifts from the code fails here.
+Every module under ``minitransformer/``, ``tasks/`` and the test-only head ``tests/heads/`` whose
+source contains an example is imported and its examples are run; an example whose output drifts
+from the code fails here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(
     ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-    for package in ("minitransformer", "tasks")
+    for package in ("minitransformer", "tasks", "tests/heads")
     for path in (ROOT / package).rglob("*.py")
     if ">>> " in path.read_text(encoding="utf-8")
 )
