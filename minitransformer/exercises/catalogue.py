@@ -92,7 +92,7 @@ EXERCISES: tuple[Exercise, ...] = (
              "KVCache.update", _DECODING, ("2.2",), ("tests/nn/test_attention.py",), 2),
     Exercise("5.2", "Greedy decoding", "minitransformer/generation/search.py", "greedy decoding loop",
              _DECODING, ("4.6", "5.1"), ("tests/generation/test_generation.py",), 2),
-    Exercise("5.3", "Beam search", "minitransformer/generation/beam.py", "beam search step",
+    Exercise("5.3", "Beam search", "minitransformer/generation/beam.py", "_beam_step (one beam search step)",
              _DECODING, ("5.2",), ("tests/generation/test_generation.py",), 3),
     Exercise("6.1", "A training step: clipping the global gradient norm",
              "minitransformer/training/step.py", "clip_grad_norm", _TRAINING, (),

@@ -108,6 +108,37 @@ def generate(model: nn.Module, src: torch.Tensor | None = None, input_ids: torch
     """
     _check_settings(strategy, max_new_tokens, min_new_tokens, num_beams, temperature, top_k, top_p,
                     length_penalty)
+    _check_model_kind(model, src, input_ids, src_padding_mask)
+    bos_id, eos_id = _default(bos_id, model, "bos_id"), _default(eos_id, model, "eos_id")
+    pad_id = _default(pad_id, model, "pad_id")
+    stop_ids = _stop_ids(model, eos_id, stop_tokens)
+    beams = num_beams if strategy == "beam" else 1
+
+    was_training = model.training
+    model.eval()
+    try:
+        if isinstance(model, Transformer):
+            memory, memory_mask, start = _encode_source(model, src, src_padding_mask, bos_id, pad_id,
+                                                        max_new_tokens, beams)
+        else:
+            memory, memory_mask = None, None
+            start = _check_prefix(model, input_ids, pad_id, max_new_tokens)
+        stepper = Stepper(model, memory, memory_mask, use_cache)
+        tokens, step_logits, log_probs, scores = _search(
+            strategy, stepper, start, max_new_tokens, stop_ids, pad_id, min_new_tokens,
+            num_beams=beams, length_penalty=length_penalty, temperature=temperature, top_k=top_k,
+            top_p=top_p, generator=generator)
+    finally:
+        model.train(was_training)
+    if return_scores:
+        return GenerationOutput(tokens, step_logits, log_probs, scores)
+    return tokens
+
+
+# ---------------------------------------------------------------------------- the steps of generate
+def _check_model_kind(model: nn.Module, src: torch.Tensor | None, input_ids: torch.Tensor | None,
+                      src_padding_mask: torch.Tensor | None) -> None:
+    """An encoder–decoder needs ``src``, a decoder-only model ``input_ids``; never both."""
     if (src is None) == (input_ids is None):
         raise ValueError("src/input_ids: give exactly one: src for an encoder–decoder Transformer, "
                          "input_ids (a prefix) for a decoder-only CausalLM")
@@ -124,62 +155,75 @@ def generate(model: nn.Module, src: torch.Tensor | None = None, input_ids: torch
     else:
         raise ValueError(f"model: expected a minitransformer Transformer or CausalLM, "
                          f"got {type(model).__name__}")
-    bos_id, eos_id = _default(bos_id, model, "bos_id"), _default(eos_id, model, "eos_id")
-    pad_id = _default(pad_id, model, "pad_id")
+
+
+def _stop_ids(model: nn.Module, eos_id: int, stop_tokens: Iterable[int] | None) -> torch.Tensor:
+    """The ids that end a row: ``eos_id`` and ``stop_tokens``, sorted, on the model's device."""
     stop = [eos_id, *(stop_tokens if stop_tokens is not None else ())]
     vocab = model.config.tgt_vocab_size if isinstance(model, Transformer) else model.config.vocab_size
     for token in stop:
         if not isinstance(token, int) or not 0 <= token < vocab:
             raise ValueError(f"stop_tokens: expected token ids in [0, {vocab}), got {token!r}")
     device = next(model.parameters()).device
-    stop_ids = torch.tensor(sorted(set(stop)), device=device)
+    return torch.tensor(sorted(set(stop)), device=device)  # (n_stop,)
 
-    was_training = model.training
-    model.eval()
-    try:
-        if isinstance(model, Transformer):
-            check_token_ids("src", src, model.config.src_vocab_size)
-            _check_length("src", src.size(1), 0, model)
-            _check_length("target (<bos> + generated)", 1, max_new_tokens, model)
-            src = src.to(device)
-            if src_padding_mask is None:
-                src_padding_mask = src == pad_id  # (B, S) True = padding
-            elif tuple(src_padding_mask.shape) != tuple(src.shape):
-                raise ValueError(f"src_padding_mask: expected shape {tuple(src.shape)} like src "
-                                 f"(True = padding), got {tuple(src_padding_mask.shape)}")
-            src_padding_mask = src_padding_mask.to(device)
-            memory = model.encode(src, src_padding_mask=src_padding_mask)  # (B, S, D), once
-            start = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=device)  # (B, 1)
-        else:
-            check_token_ids("input_ids", input_ids, model.config.vocab_size)
-            if input_ids.size(1) == 0:
-                raise ValueError("input_ids: the prefix is empty; start it with at least bos_id")
-            if bool((input_ids == pad_id).any()):
-                raise ValueError(f"input_ids: the prefix contains pad_id={pad_id}; decoder-only "
-                                 "generation needs unpadded prefixes of equal length")
-            _check_length("input_ids", input_ids.size(1), max_new_tokens, model)
-            memory, start = None, input_ids.to(device)
 
-        beams = num_beams if strategy == "beam" else 1
-        if beams > 1 and memory is not None:
-            memory = memory.repeat_interleave(beams, dim=0)  # (B·K, S, D): each source K times
-            src_padding_mask = src_padding_mask.repeat_interleave(beams, dim=0)  # (B·K, S)
-        stepper = Stepper(model, memory, src_padding_mask if memory is not None else None, use_cache)
-        if strategy == "greedy":
-            tokens, step_logits, log_probs = greedy_search(
-                stepper, start, max_new_tokens, stop_ids, pad_id, min_new_tokens)
-            scores = log_probs
-        elif strategy == "sample":
-            tokens, step_logits, log_probs = sample(
-                stepper, start, max_new_tokens, stop_ids, pad_id, temperature, top_k, top_p,
-                generator, min_new_tokens)
-            scores = log_probs
-        else:
-            tokens, step_logits, log_probs, scores = beam_search(
-                stepper, start.repeat_interleave(beams, dim=0), beams, max_new_tokens, stop_ids,
-                pad_id, length_penalty, min_new_tokens)
-    finally:
-        model.train(was_training)
-    if return_scores:
-        return GenerationOutput(tokens, step_logits, log_probs, scores)
-    return tokens
+def _encode_source(model: Transformer, src: torch.Tensor, src_padding_mask: torch.Tensor | None,
+                   bos_id: int, pad_id: int, max_new_tokens: int, beams: int):
+    """Run the encoder once; return ``(memory, memory padding mask, start)``.
+
+    ``memory`` ``(B·K, S, D)`` and its mask ``(B·K, S)`` hold each source K = ``beams`` times (once
+    for greedy search and sampling); ``start`` ``(B, 1)`` is ``<bos>`` for every row.
+    """
+    device = next(model.parameters()).device
+    check_token_ids("src", src, model.config.src_vocab_size)
+    _check_length("src", src.size(1), 0, model)
+    _check_length("target (<bos> + generated)", 1, max_new_tokens, model)
+    src = src.to(device)
+    if src_padding_mask is None:
+        src_padding_mask = src == pad_id  # (B, S) True = padding
+    elif tuple(src_padding_mask.shape) != tuple(src.shape):
+        raise ValueError(f"src_padding_mask: expected shape {tuple(src.shape)} like src "
+                         f"(True = padding), got {tuple(src_padding_mask.shape)}")
+    src_padding_mask = src_padding_mask.to(device)
+    memory = model.encode(src, src_padding_mask=src_padding_mask)  # (B, S, D), once
+    start = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=device)  # (B, 1)
+    if beams > 1:
+        memory = memory.repeat_interleave(beams, dim=0)  # (B·K, S, D): each source K times
+        src_padding_mask = src_padding_mask.repeat_interleave(beams, dim=0)  # (B·K, S)
+    return memory, src_padding_mask, start
+
+
+def _check_prefix(model: CausalLM, input_ids: torch.Tensor, pad_id: int, max_new_tokens: int) -> torch.Tensor:
+    """A decoder-only prefix ``(B, n)``: valid ids, not empty, no padding; on the model's device."""
+    check_token_ids("input_ids", input_ids, model.config.vocab_size)
+    if input_ids.size(1) == 0:
+        raise ValueError("input_ids: the prefix is empty; start it with at least bos_id")
+    if bool((input_ids == pad_id).any()):
+        raise ValueError(f"input_ids: the prefix contains pad_id={pad_id}; decoder-only "
+                         "generation needs unpadded prefixes of equal length")
+    _check_length("input_ids", input_ids.size(1), max_new_tokens, model)
+    return input_ids.to(next(model.parameters()).device)  # (B, n)
+
+
+def _search(strategy: str, stepper: Stepper, start: torch.Tensor, max_new_tokens: int,
+            stop_ids: torch.Tensor, pad_id: int, min_new_tokens: int, *, num_beams: int,
+            length_penalty: float, temperature: float, top_k: int | None, top_p: float | None,
+            generator: torch.Generator | None):
+    """Hand the stepper to the chosen strategy; ``(tokens, step_logits, log_probs, scores)``.
+
+    Greedy search and sampling rank by the log-probability itself, so for them
+    ``scores = log_probs``; beam search starts from each row of ``start`` repeated ``num_beams``
+    times.
+    """
+    if strategy == "greedy":
+        tokens, step_logits, log_probs = greedy_search(
+            stepper, start, max_new_tokens, stop_ids, pad_id, min_new_tokens)
+        return tokens, step_logits, log_probs, log_probs
+    if strategy == "sample":
+        tokens, step_logits, log_probs = sample(
+            stepper, start, max_new_tokens, stop_ids, pad_id, temperature, top_k, top_p,
+            generator, min_new_tokens)
+        return tokens, step_logits, log_probs, log_probs
+    return beam_search(stepper, start.repeat_interleave(num_beams, dim=0), num_beams, max_new_tokens,
+                       stop_ids, pad_id, length_penalty, min_new_tokens)
