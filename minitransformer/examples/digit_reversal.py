@@ -117,34 +117,14 @@ def train_seq2seq(steps: int | None = None, seed: int = 0, device: str | torch.d
     ``train_seconds``, ``stop_reason``, ``exact_match`` (greedy, held-out), ``eval_size`` and
     the ``settings`` used.
     """
-    from minitransformer.training import TrainConfig, Trainer  # the shared training engine
-
-    settings = dict(QUICK_SETTINGS if quick else FULL_SETTINGS)
-    unknown = sorted(set(overrides) - set(settings))
-    if unknown:
-        raise ValueError(f"overrides: unknown setting(s) {unknown}; known: {sorted(settings)}")
-    settings.update(overrides)
-    if steps is not None:
-        settings["steps"] = steps
-    lengths = {"min_len": settings["min_len"], "max_len": settings["max_len"]}
+    settings = _settings(quick, steps, overrides)
     torch.manual_seed(seed)
     tokenizer = make_tokenizer()
-    held_out = make_examples(eval_size, seed=seed + 1, **lengths)  # the test set
-    valid = make_examples(200, seed=seed + 2, **lengths)  # picks the best epoch
-    unseen = {s for s, _ in held_out + valid}
-    steps_per_epoch = math.ceil(settings["steps"] / settings["epochs"])
-    train = make_examples(steps_per_epoch * settings["batch_size"], seed=seed, exclude=unseen, **lengths)
+    train, valid, held_out = _datasets(settings, seed, eval_size)
     model = build_model(tokenizer, settings["d_model"], settings["nhead"], settings["num_layers"],
                         settings["dim_feedforward"], max_len=settings["max_len"] + 2)
-
-    config = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch_size"],
-                         lr=settings["lr"], warmup_steps=settings["warmup_steps"], min_lr_ratio=0.1,
-                         grad_clip=1.0, max_minutes=max_minutes, seed=seed, device=str(device),
-                         log_every=0, progress=False, verbose=progress)
-    trainer = Trainer(model, config, loss_fn=seq2seq_loss, train_data=train, valid_data=valid,
-                      collate_fn=functools.partial(collate, tokenizer=tokenizer))
-    result = trainer.fit()  # the model ends with the weights of the best validation epoch
-    model = trainer.model.eval()
+    result = _fit(model, tokenizer, train, valid, settings, seed, device, max_minutes, progress)
+    model = model.eval()  # with the weights of the best validation epoch
     accuracy = evaluate_exact_match(model, tokenizer, held_out)
     metrics = {"losses": [(r["step"], r["train_loss"]) for r in result.history],
                "valid_losses": [(r["step"], r["valid_loss"]) for r in result.history],
@@ -152,6 +132,49 @@ def train_seq2seq(steps: int | None = None, seed: int = 0, device: str | torch.d
                "stop_reason": result.stop_reason, "exact_match": accuracy,
                "eval_size": len(held_out), "settings": settings}
     return model, tokenizer, metrics
+
+
+def _settings(quick: bool, steps: int | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """:data:`QUICK_SETTINGS` or :data:`FULL_SETTINGS` with ``overrides`` (known keys only) and ``steps``."""
+    settings = dict(QUICK_SETTINGS if quick else FULL_SETTINGS)
+    unknown = sorted(set(overrides) - set(settings))
+    if unknown:
+        raise ValueError(f"overrides: unknown setting(s) {unknown}; known: {sorted(settings)}")
+    settings.update(overrides)
+    if steps is not None:
+        settings["steps"] = steps
+    return settings
+
+
+def _datasets(settings: dict[str, Any], seed: int, eval_size: int) -> tuple[list[Example], ...]:
+    """``(train, valid, held_out)``: no training source occurs in the other two.
+
+    The training set holds ``⌈steps / epochs⌉ · batch_size`` examples, so that ``epochs`` passes
+    over it make ``steps`` optimizer steps; 200 validation examples pick the best epoch.
+    """
+    lengths = {"min_len": settings["min_len"], "max_len": settings["max_len"]}
+    held_out = make_examples(eval_size, seed=seed + 1, **lengths)  # the test set
+    valid = make_examples(200, seed=seed + 2, **lengths)  # picks the best epoch
+    unseen = {s for s, _ in held_out + valid}
+    steps_per_epoch = math.ceil(settings["steps"] / settings["epochs"])
+    train = make_examples(steps_per_epoch * settings["batch_size"], seed=seed, exclude=unseen, **lengths)
+    return train, valid, held_out
+
+
+def _fit(model: Transformer, tokenizer: CharTokenizer, train: list[Example], valid: list[Example],
+         settings: dict[str, Any], seed: int, device: str | torch.device, max_minutes: float | None,
+         progress: bool):
+    """Train ``model`` with the shared :class:`~minitransformer.training.Trainer`; its
+    :class:`~minitransformer.training.FitResult`. The model ends with its best validation weights."""
+    from minitransformer.training import TrainConfig, Trainer  # the shared training engine
+
+    config = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch_size"],
+                         lr=settings["lr"], warmup_steps=settings["warmup_steps"], min_lr_ratio=0.1,
+                         grad_clip=1.0, max_minutes=max_minutes, seed=seed, device=str(device),
+                         log_every=0, progress=False, verbose=progress)
+    trainer = Trainer(model, config, loss_fn=seq2seq_loss, train_data=train, valid_data=valid,
+                      collate_fn=functools.partial(collate, tokenizer=tokenizer))
+    return trainer.fit()
 
 
 # --------------------------------------------------------------------------- decoding and scoring

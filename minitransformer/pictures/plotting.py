@@ -251,6 +251,18 @@ def plot_attention(maps: Mapping[str, Any] | Any, path: str | Path, *, query_lab
         ValueError: naming the argument, for a map that is not 4-D, labels whose number differs
             from the map's ``T_q``/``T_k``, and a layer, head or batch index that does not exist.
     """
+    heads, panels = _attention_panels(maps, layers, heads, batch_index)
+    rows, cols = _attention_labels(panels, query_labels, key_labels)
+    return _draw_attention_grid(panels, heads, rows, cols, title, path)
+
+
+def _attention_panels(maps: Mapping[str, Any] | Any, layers: Sequence[int | str] | None,
+                      heads: Sequence[int] | None, batch_index: int):
+    """The maps :func:`plot_attention` draws: ``(heads, panels)``.
+
+    ``panels`` is ``[(module name, weights (H, T_q, T_k))]`` of example ``batch_index``, one per
+    chosen layer; ``heads`` the chosen head indices (default all heads of the first map).
+    """
     if not isinstance(maps, Mapping):
         maps = {"attention": maps}
     if not maps:
@@ -262,7 +274,7 @@ def plot_attention(maps: Mapping[str, Any] | Any, path: str | Path, *, query_lab
         raise ValueError("heads: expected at least one head index, got an empty list")
     panels = []  # (name, weights (H, T_q, T_k)) of one example
     for name in names:
-        array = arrays[name]
+        array = arrays[name]  # (B, H, T_q, T_k)
         if not -array.shape[0] <= batch_index < array.shape[0]:
             raise ValueError(f"batch_index: {batch_index} is out of range, {name!r} holds a batch of "
                              f"{array.shape[0]}")
@@ -271,17 +283,30 @@ def plot_attention(maps: Mapping[str, Any] | Any, path: str | Path, *, query_lab
             raise ValueError(f"heads: {bad} out of range, {name!r} has {array.shape[1]} heads (0..."
                              f"{array.shape[1] - 1})")
         panels.append((name, array[batch_index]))
-    t_q, t_k = panels[0][1].shape[1:]
-    rows = _check_labels(query_labels, t_q, "query_labels", "query", names[0])
+    return heads, panels
+
+
+def _attention_labels(panels: list[tuple[str, np.ndarray]], query_labels: Sequence[object],
+                      key_labels: Sequence[object] | None) -> tuple[list[str], list[str]]:
+    """The row (query) and column (key) labels, checked against every panel's ``(T_q, T_k)``."""
+    first, weights = panels[0]
+    t_q, t_k = weights.shape[1:]
+    rows = _check_labels(query_labels, t_q, "query_labels", "query", first)
     cols = _check_labels(query_labels if key_labels is None else key_labels, t_k,
                          "key_labels" if key_labels is not None else "key_labels (default: query_labels)",
-                         "key", names[0])
+                         "key", first)
     for name, weights in panels[1:]:
         if weights.shape[1:] != (t_q, t_k):
             raise ValueError(f"maps: {name!r} is {weights.shape[1]} x {weights.shape[2]} but "
-                             f"{names[0]!r} is {t_q} x {t_k}; draw maps with different labels "
+                             f"{first!r} is {t_q} x {t_k}; draw maps with different labels "
                              f"separately (layers=...)")
+    return rows, cols
 
+
+def _draw_attention_grid(panels: list[tuple[str, np.ndarray]], heads: list[int], rows: list[str],
+                         cols: list[str], title: str | None, path: str | Path) -> Path:
+    """One heatmap per (panel, head) on a shared colour scale ``[0, largest weight]``; one colorbar."""
+    t_q, t_k = len(rows), len(cols)
     side = min(6.0, max(2.4, 0.2 * max(t_q, t_k) + 1.2))  # inches per heatmap
     scale = min(1.0, 36.0 / (side * max(len(heads), len(panels))))  # keep the figure < ~36 in
     side *= scale

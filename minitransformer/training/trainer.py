@@ -85,6 +85,35 @@ _RESUME_KEYS = ("epochs", "batch_size", "grad_accum_steps", "seed", "lr", "weigh
                 "warmup_steps", "warmup_fraction", "min_lr_ratio", "shuffle", "drop_last")
 
 
+def _check_arguments(config, loss_fn, evaluate_fn, train_data) -> int:
+    """Refuse arguments of the wrong kind, naming them; return the number of training examples."""
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
+    if not callable(loss_fn):
+        raise TypeError("loss_fn: expected a callable loss_fn(model, batch) -> tensor")
+    if evaluate_fn is not None and not callable(evaluate_fn):
+        raise TypeError("evaluate_fn: expected a callable evaluate_fn(model, data) -> dict")
+    try:
+        n_train = len(train_data)
+    except TypeError:
+        raise TypeError("train_data: expected a map-style dataset with __len__ and __getitem__, "
+                        f"got {type(train_data).__name__}") from None
+    if n_train == 0:
+        raise ValueError("train_data: the dataset is empty")
+    return n_train
+
+
+def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on the matrices only: biases and norm gains (1-D) are not decayed."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    if not decay and not no_decay:
+        raise ValueError("model: has no trainable parameters")
+    groups = [g for g in ({"params": decay, "weight_decay": cfg.weight_decay},
+                          {"params": no_decay, "weight_decay": 0.0}) if g["params"]]
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
 class Trainer:
     """Train ``model`` with AdamW, warm-up + cosine, early stopping, checkpoints and resume.
 
@@ -124,19 +153,7 @@ class Trainer:
                  collate_fn: Callable | None = None, out_dir: str | Path | None = None,
                  task_config: Mapping[str, Any] | None = None):
         self.config = cfg = config if config is not None else TrainConfig()
-        if not isinstance(cfg, TrainConfig):
-            raise TypeError(f"config: expected a TrainConfig, got {type(cfg).__name__}")
-        if not callable(loss_fn):
-            raise TypeError("loss_fn: expected a callable loss_fn(model, batch) -> tensor")
-        if evaluate_fn is not None and not callable(evaluate_fn):
-            raise TypeError("evaluate_fn: expected a callable evaluate_fn(model, data) -> dict")
-        try:
-            n_train = len(train_data)
-        except TypeError:
-            raise TypeError("train_data: expected a map-style dataset with __len__ and __getitem__, "
-                            f"got {type(train_data).__name__}") from None
-        if n_train == 0:
-            raise ValueError("train_data: the dataset is empty")
+        n_train = _check_arguments(cfg, loss_fn, evaluate_fn, train_data)
         self.dist = init_distributed()
         self.rank, self.world_size = self.dist.rank, self.dist.world_size
         self.is_main = self.dist.is_main
@@ -150,25 +167,8 @@ class Trainer:
         self.use_bf16 = bool(cfg.bf16 and self.device.type == "cuda")
 
         self.sampler = EpochSampler(train_data, self.world_size, self.rank, cfg.shuffle, cfg.seed)
-        n_samples = self.sampler.num_samples
-        self.micro_per_epoch = n_samples // cfg.batch_size if cfg.drop_last \
-            else math.ceil(n_samples / cfg.batch_size)
-        if self.micro_per_epoch == 0:
-            raise ValueError(f"train_data: {n_train} examples give no full batch of {cfg.batch_size} "
-                             "per process with drop_last=True")
-        self.steps_per_epoch = math.ceil(self.micro_per_epoch / cfg.grad_accum_steps)
-        self.total_steps = cfg.epochs * self.steps_per_epoch
-        warmup = cfg.warmup_steps if cfg.warmup_steps is not None \
-            else round(cfg.warmup_fraction * self.total_steps)
-        self.warmup_steps = min(warmup, self.total_steps)
-
-        decay = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2]
-        no_decay = [p for p in self.model.parameters() if p.requires_grad and p.dim() < 2]
-        if not decay and not no_decay:
-            raise ValueError("model: has no trainable parameters")
-        groups = [g for g in ({"params": decay, "weight_decay": cfg.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}) if g["params"]]
-        self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
+        self._plan_steps(n_train)
+        self.optimizer = _make_optimizer(self.model, cfg)
         self.scheduler = make_scheduler(self.optimizer, self.total_steps, self.warmup_steps,
                                         cfg.min_lr_ratio)
         if self.dist.enabled:
@@ -182,6 +182,27 @@ class Trainer:
                                  drop_last=cfg.drop_last, generator=self._loader_gen,
                                  pin_memory=self.device.type == "cuda")
         self._reset_state()
+
+    def _plan_steps(self, n_train: int) -> None:
+        """Micro-batches per epoch (on this process), optimizer steps and warm-up steps.
+
+        ``micro_per_epoch = ⌈N_proc / batch_size⌉`` (``⌊·⌋`` with ``drop_last``),
+        ``steps_per_epoch = ⌈micro_per_epoch / grad_accum_steps⌉``,
+        ``total_steps = epochs · steps_per_epoch``; the warm-up is ``warmup_steps`` or
+        ``round(warmup_fraction · total_steps)``, at most ``total_steps``.
+        """
+        cfg = self.config
+        n_samples = self.sampler.num_samples
+        self.micro_per_epoch = n_samples // cfg.batch_size if cfg.drop_last \
+            else math.ceil(n_samples / cfg.batch_size)
+        if self.micro_per_epoch == 0:
+            raise ValueError(f"train_data: {n_train} examples give no full batch of {cfg.batch_size} "
+                             "per process with drop_last=True")
+        self.steps_per_epoch = math.ceil(self.micro_per_epoch / cfg.grad_accum_steps)
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        warmup = cfg.warmup_steps if cfg.warmup_steps is not None \
+            else round(cfg.warmup_fraction * self.total_steps)
+        self.warmup_steps = min(warmup, self.total_steps)
 
     # ------------------------------------------------------------------ state
     def _reset_state(self) -> None:
@@ -365,35 +386,14 @@ class Trainer:
                 group_len = min(accum, n_micro - group_start)
                 last_in_group = i - group_start == group_len - 1
                 batch = move_to_device(batch, self.device)
-                sync = nullcontext() if last_in_group or not self.dist.enabled \
-                    else self.train_model.no_sync()
-                with sync:
-                    with self._autocast():
-                        loss = self.loss_fn(self.train_model, batch)
-                    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-                        raise TypeError("loss_fn: expected a scalar tensor, got "
-                                        f"{type(loss).__name__}{tuple(getattr(loss, 'shape', ()))}")
-                    value = all_reduce_sum(loss.detach().reshape(1).to(self._reduce_device).double())
-                    value = value.item() / self.world_size
-                    if not math.isfinite(value):
-                        raise self._nonfinite("loss", value)
-                    (loss / group_len).backward()
+                value = self._forward_backward(batch, group_len, last_in_group)
                 self._epoch_loss_sum += value
                 self._epoch_loss_count += 1
                 self._epoch_examples += (batch_len(batch) or cfg.batch_size) * self.world_size
                 self._batches_done = i + 1
                 if not last_in_group:
                     continue
-                try:
-                    norm = clip_grad_norm(self.model.parameters(), cfg.grad_clip or float("inf"))
-                except NonFiniteGradientError:
-                    self._batches_done = group_start
-                    raise self._nonfinite("gradient norm", float("nan")) from None
-                self._last_lr = self.optimizer.param_groups[0]["lr"]
-                self.optimizer.step()
-                self.scheduler.step()
-                self.optimizer.zero_grad(set_to_none=True)
-                self.step += 1
+                norm = self._optimizer_step(group_start)
                 step_bar.update(1)
                 if cfg.log_every and self.step % cfg.log_every == 0:
                     self._log_step(step_bar, float(norm))
@@ -405,6 +405,42 @@ class Trainer:
         finally:
             step_bar.close()
         return True
+
+    def _forward_backward(self, batch, group_len: int, last_in_group: bool) -> float:
+        """The loss of one micro-batch and its gradient, scaled by ``1 / group_len``.
+
+        Returns the loss averaged over the processes; a nan/inf loss stops training before any
+        gradient of it is kept. Under DDP gradients are averaged over the ranks only on the last
+        micro-batch of the step (``no_sync`` before it).
+        """
+        sync = nullcontext() if last_in_group or not self.dist.enabled else self.train_model.no_sync()
+        with sync:
+            with self._autocast():
+                loss = self.loss_fn(self.train_model, batch)
+            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                raise TypeError("loss_fn: expected a scalar tensor, got "
+                                f"{type(loss).__name__}{tuple(getattr(loss, 'shape', ()))}")
+            value = all_reduce_sum(loss.detach().reshape(1).to(self._reduce_device).double())
+            value = value.item() / self.world_size
+            if not math.isfinite(value):
+                raise self._nonfinite("loss", value)
+            (loss / group_len).backward()
+        return value
+
+    def _optimizer_step(self, group_start: int) -> torch.Tensor:
+        """Clip the global gradient norm, step AdamW and the schedule; return the norm before
+        clipping (0-d). A nan/inf norm rewinds the epoch position to the step's first micro-batch."""
+        try:
+            norm = clip_grad_norm(self.model.parameters(), self.config.grad_clip or float("inf"))
+        except NonFiniteGradientError:
+            self._batches_done = group_start
+            raise self._nonfinite("gradient norm", float("nan")) from None
+        self._last_lr = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        return norm
 
     def _log_step(self, step_bar, grad_norm: float) -> None:
         avg = self._epoch_loss_sum / max(1, self._epoch_loss_count)

@@ -30,6 +30,18 @@ def test_examples_are_seeded_reversals():
         make_examples(3, min_len=4, max_len=2)
 
 
+@pytest.mark.parametrize("seed", [0, 5])
+def test_training_sources_never_reach_the_validation_or_test_set(seed):
+    from minitransformer.examples.digit_reversal import QUICK_SETTINGS, _datasets
+
+    settings = dict(QUICK_SETTINGS, steps=30, epochs=4, batch_size=8, min_len=3, max_len=3)
+    train, valid, held_out = _datasets(settings, seed, eval_size=300)
+    assert len(train) == 8 * 8 and len(valid) == 200 and len(held_out) == 300  # ⌈30 / 4⌉ batches
+    sources = {s for s, _ in train}
+    assert not sources & {s for s, _ in valid + held_out}  # 3 digits: 1000 strings, overlap is likely
+    assert all(len(s) == 3 and t == s[::-1] for s, t in train + valid + held_out)
+
+
 def test_collate_shifts_the_target_for_teacher_forcing():
     tok = make_tokenizer()
     batch = collate([("123", "321"), ("45", "54")], tok)
