@@ -2,7 +2,8 @@
 
 * :class:`DemoContext` -- where things go (``data/``, ``runs/``, ``pictures/``, ``logs/`` under
   the report folder), the seed, the device, quick or full, and :meth:`DemoContext.cli`, which runs
-  a ``minitransformer`` command in this process with its printout sent to the use case's log.
+  a ``minitransformer`` command in this process with its printout sent to the use case's log,
+  and :meth:`DemoContext.logged`, which does the same for calls of a head's Python verbs.
 * :class:`Score` -- one row of the results table: a metric, the model's value and the best
   baseline's.
 * :class:`UseCaseResult` -- what a use case hands back: its scores, time, run directory,
@@ -101,9 +102,25 @@ class DemoContext:
     def log_path(self, name: str) -> Path:
         return self.folder("logs") / f"{name}.log"
 
+    def budget_minutes(self) -> float | None:
+        """One use case's training budget in minutes (a quarter of the demo's), or ``None``."""
+        return None if self.max_minutes is None else self.max_minutes / 4
+
     def budget(self) -> list[str]:
         """``--max-minutes`` for one use case's training (a quarter of the demo's budget), or none."""
-        return [] if self.max_minutes is None else ["--max-minutes", f"{self.max_minutes / 4:g}"]
+        minutes = self.budget_minutes()
+        return [] if minutes is None else ["--max-minutes", f"{minutes:g}"]
+
+    @contextlib.contextmanager
+    def logged(self, log: str, title: str):
+        """Inside the block, what a head's Python verbs print goes to ``logs/<log>.log``, after a
+        ``# title`` line (like :meth:`cli`, only stdout: progress bars stay on screen)."""
+        path = self.log_path(log)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(f"\n# {title}\n")
+            handle.flush()
+            with contextlib.redirect_stdout(handle):
+                yield
 
     def cli(self, argv: list[str], log: str) -> float:
         """Run ``minitransformer ARGV`` here, its printout appended to ``logs/<log>.log``;
