@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install test lint check bench bench-quick demo docs docs-serve figures check-exercises clean
+.PHONY: install test lint check bench bench-quick demo docs docs-serve figures check-exercises \
+	browser-check clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 install: $(STAMP)
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not browser"
 
 lint: install
 	$(BIN)/ruff check minitransformer tasks tests benchmarks
@@ -39,6 +40,15 @@ demo: install
 
 docs: install
 	$(BIN)/mkdocs build --strict
+
+# the site and the demo report in headless Chromium (tests/browser/): Debian's chromium package is
+# installed first when no browser is found (apt-get: needs root, or sudo)
+browser-check: docs
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	MINITRANSFORMER_REQUIRE_BROWSER=1 MINITRANSFORMER_SITE=site \
+		$(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/browser
 
 docs-serve: install
 	$(BIN)/mkdocs serve
