@@ -53,8 +53,9 @@ browser-check: docs
 docs-serve: install
 	$(BIN)/mkdocs serve
 
+# make figures FIGURES=architecture draws only the figures named (see docs/make_figures.py)
 figures: install
-	$(BIN)/python docs/make_figures.py
+	$(BIN)/python docs/make_figures.py $(FIGURES)
 
 check-exercises: install
 	$(BIN)/python -m minitransformer.exercises.selfcheck

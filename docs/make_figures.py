@@ -2,12 +2,16 @@
 
     .venv/bin/python docs/make_figures.py            # all figures (what `make figures` runs)
     .venv/bin/python docs/make_figures.py masks rope # only these
+    make figures FIGURES=architecture                # only these, through make
 
 Everything is seeded, runs on the CPU in well under a minute, and writes small PNGs (dpi 100).
 The attention pictures come from a small encoder–decoder trained for a few seconds on the
 built-in digit-reversal task (:mod:`minitransformer.examples.digit_reversal`), read out with
 :func:`minitransformer.record_attention`. The KV-cache plot is a timing, so its numbers change
 a little from run to run; every other figure is identical on every run.
+
+The map of the package (``architecture``) needs no model: it is drawn from the import statements
+of the source, read by ``docs/package_map.py``, in a second or two.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ matplotlib.use("Agg")  # no display needed
 
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from anywhere, without installing the package
@@ -789,6 +793,177 @@ def fig_forecast_band():
                          quantiles[i, :, 0], quantiles[i, :, 2], np.asarray(test.values[i]), show_last=104)
 
 
+# ----------------------------------------------------------------------------- the package
+ARCH_COLOURS = {"cli": "#e0e0e0", "demo": "#e8dcf2", "head": TASK_COLOUR, "core": "#d9ead3",
+                "nn": CORE_COLOUR}
+ARCH_INK = {"cli": "#555555", "demo": "#7d4fa8", "head": "#c77a1c", "core": "#3f7f32"}  # by where they start
+ARCH_WIDTH, ARCH_BOX_W, ARCH_BOX_H, ARCH_ROW_H = 11.0, 1.8, 0.6, 1.3
+ARCH_LANE, ARCH_PORT = 0.09, 0.12  # least distance between arrows passing a gap / leaving a box
+
+
+def _arch_order(rows, arrows, sweeps=4):
+    """Order the boxes of each row so that fewer arrows cross: each box moves to the mean position
+    of the boxes it is linked with in the row above (then, next sweep, below): the barycentre
+    heuristic of layered drawings."""
+    rows = [sorted(row) for row in rows]
+
+    def slot(box, row):  # 0..1 across the row
+        return (row.index(box) + 0.5) / len(row)
+
+    def pull(box, row, near):
+        linked = [slot(other, near) for a, b in arrows for this, other in ((a, b), (b, a))
+                  if this == box and other in near]
+        return sum(linked) / len(linked) if linked else slot(box, row)
+
+    for sweep in range(sweeps):
+        downwards = sweep % 2 == 0
+        for r in range(len(rows) - 2, -1, -1) if downwards else range(1, len(rows)):
+            row, near = rows[r], rows[r + 1] if downwards else rows[r - 1]
+            rows[r] = sorted(row, key=lambda box, row=row, near=near: pull(box, row, near))
+    return rows
+
+
+def _arch_y(row: int) -> float:
+    return 0.6 + row * ARCH_ROW_H
+
+
+def _arch_layout(rows):
+    """``{box: (x centre, y centre, width)}``: equal slots across the figure; the command line wide."""
+    place = {}
+    for r, row in enumerate(rows):
+        for i, box in enumerate(row):
+            width = ARCH_WIDTH - 0.4 if box == "cli" else ARCH_BOX_W
+            place[box] = ((i + 0.5) * ARCH_WIDTH / len(row), _arch_y(r), width)
+    return place
+
+
+def _arch_lanes(arrows, rows, place):
+    """Where each arrow passes the rows between its two boxes: ``{arrow: {row: x}}``, in the free
+    space of the row nearest to the straight line between the box centres; arrows that share a
+    space keep their order and at least ``ARCH_LANE`` between them."""
+    row_of = {box: r for r, row in enumerate(rows) for box in row}
+    wanted = {}  # (row, gap) -> [(ideal x, arrow)]
+    for a, b in arrows:
+        (xa, ya, _), (xb, yb, _) = place[a], place[b]
+        top, bottom = max(row_of[a], row_of[b]), min(row_of[a], row_of[b])
+        for r in range(top - 1, bottom, -1):
+            ideal = xa + (xb - xa) * (ya - _arch_y(r)) / (ya - yb)  # on the straight line
+            edges = [0.0] + [place[box][0] + side * place[box][2] / 2 for box in rows[r]
+                             for side in (-1, 1)] + [ARCH_WIDTH]
+            gaps = list(zip(edges[::2], edges[1::2]))  # (left, right) of the free spaces of row r
+            gap = min(gaps, key=lambda g: max(g[0] - ideal, ideal - g[1], 0.0))  # 0 inside
+            wanted.setdefault((r, gap), []).append((ideal, (a, b)))
+    lanes = {arrow: {} for arrow in arrows}
+    for (r, (left, right)), users in wanted.items():
+        users.sort()
+        inset = min(0.25, (right - left) / 4)
+        xs = _spread([x for x, _ in users], left + inset, right - inset, ARCH_LANE)
+        for x, (_, arrow) in zip(xs, users):
+            lanes[arrow][r] = x
+    return lanes
+
+
+def _spread(ideal, low, high, gap):
+    """``ideal`` (sorted) moved as little as this simple rule allows to lie in ``[low, high]`` and
+    ``gap`` apart (closer when they do not fit): pushed right past their left neighbours, then
+    left where that ran past ``high``."""
+    if len(ideal) > 1:
+        gap = min(gap, (high - low) / (len(ideal) - 1))
+    xs = []
+    for x in ideal:
+        xs.append(max(min(max(x, low), high), xs[-1] + gap if xs else low))
+    for k in range(len(xs) - 1, -1, -1):
+        xs[k] = min(xs[k], xs[k + 1] - gap if k + 1 < len(xs) else high)
+    return xs
+
+
+def _arch_ports(arrows, place, lanes, row_of):
+    """Where each arrow leaves and enters its boxes: ``{(arrow, "out" or "in"): x}``, spread
+    along the edge (bottom going down, top going up) in the order of where the arrows go."""
+    ends = {}  # (box, "top" or "bottom") -> [(x the arrow heads for, arrow, "out" or "in")]
+    for a, b in arrows:
+        down = row_of[a] > row_of[b]
+        passed = [lanes[(a, b)][r] for r in sorted(lanes[(a, b)], reverse=down)]  # in travel order
+        ends.setdefault((a, "bottom" if down else "top"), []).append(
+            (passed[0] if passed else place[b][0], (a, b), "out"))
+        ends.setdefault((b, "top" if down else "bottom"), []).append(
+            (passed[-1] if passed else place[a][0], (a, b), "in"))
+    ports = {}
+    for (box, _), users in ends.items():
+        x, _, width = place[box]
+        users.sort()
+        xs = _spread([goal for goal, _, _ in users], x - 0.4 * width, x + 0.4 * width, ARCH_PORT)
+        for port, (_, arrow, end) in zip(xs, users):
+            ports[arrow, end] = port
+    return ports
+
+
+def _arch_path(points):
+    """A smooth path through ``points`` (top to bottom or bottom to top), vertical at each point."""
+    from matplotlib.path import Path as MplPath
+
+    vertices, codes = [points[0]], [MplPath.MOVETO]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        bend = (y1 - y0) / 2
+        vertices += [(x0, y0 + bend), (x1, y1 - bend), (x1, y1)]
+        codes += [MplPath.CURVE4] * 3
+    return MplPath(vertices, codes)
+
+
+def fig_architecture():
+    """The package's parts in layers and the import arrows between them, as docs/package_map.py
+    reads them from the source: every arrow that exists is drawn, routed through the gaps of the
+    rows it passes; one pointing up (it should not) is red and dashed."""
+    from docs.package_map import CAPTIONS, import_arrows, is_head, layers, upward_arrows
+
+    arrows = import_arrows(ROOT)
+    rows = _arch_order(layers(arrows, ROOT), arrows)
+    place = _arch_layout(rows)
+    row_of = {box: r for r, row in enumerate(rows) for box in row}
+    up = {tuple(arrow.split(" -> ")) for arrow in upward_arrows(arrows, ROOT)}
+    lanes = _arch_lanes(list(arrows), rows, place)
+    ports = _arch_ports(list(arrows), place, lanes, row_of)
+    top = _arch_y(len(rows) - 1) + 0.7
+    fig, ax = plt.subplots(figsize=(ARCH_WIDTH, top + 1.1))
+    ax.set_xlim(0, ARCH_WIDTH)
+    ax.set_ylim(-1.1, top)
+    ax.axis("off")
+
+    def group(box):
+        if box in ("cli", "demo", "nn"):
+            return box
+        return "head" if is_head(box, ROOT) else "core"
+
+    for box, (x, y, width) in place.items():
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - ARCH_BOX_H / 2), width, ARCH_BOX_H,
+                                    boxstyle="round,pad=0.02,rounding_size=0.08", fc=ARCH_COLOURS[group(box)],
+                                    ec="black", lw=1.4 if box == "nn" else 0.8, zorder=3))
+        ax.text(x, y, CAPTIONS.get(box, box), ha="center", va="center", fontsize=8, zorder=4,
+                weight="bold" if box == "nn" else None)
+    for (a, b), weight in arrows.items():
+        (_, ya, _), (_, yb, _) = place[a], place[b]
+        down = row_of[a] > row_of[b]
+        sign = -1 if down else 1  # leave through the bottom edge going down, the top going up
+        points = [(ports[(a, b), "out"], ya + sign * ARCH_BOX_H / 2)]
+        for r in sorted(lanes[(a, b)], reverse=down):  # through the gaps of the rows passed
+            x, y = lanes[(a, b)][r], _arch_y(r)
+            points += [(x, y - sign * ARCH_BOX_H / 2), (x, y + sign * ARCH_BOX_H / 2)]
+        points.append((ports[(a, b), "in"], yb - sign * ARCH_BOX_H / 2))
+        bad = (a, b) in up
+        ax.add_patch(FancyArrowPatch(path=_arch_path(points), arrowstyle="-|>", mutation_scale=9,
+                                     lw=0.6 + 0.4 * math.log2(weight), linestyle="--" if bad else "-",
+                                     color=RED if bad else ARCH_INK[group(a)], alpha=0.9 if bad else 0.6,
+                                     zorder=2 if bad else 1))
+    note = ("A → B: a module of A imports a module of B (thicker: more modules); arrows take the colour "
+            "of the box they leave.\nOrange: the task heads (tasks/); green and blue: the core "
+            "(minitransformer/). Drawn from the import statements by docs/package_map.py.")
+    if up:
+        note += f"\nRed, dashed: pointing up ({', '.join(sorted(f'{a} → {b}' for a, b in up))})."
+    ax.text(0.2, -0.2, note, fontsize=8, color="#444444", va="top", linespacing=1.5)
+    ax.set_title("How the package is built: who imports whom", fontsize=11)
+    return save(fig, "architecture")
+
+
 FIGURES = {
     "attention_scaling": fig_attention_scaling,
     "cross_attention": fig_cross_attention,
@@ -815,6 +990,7 @@ FIGURES = {
     "recommendation_attention": fig_recommendation_attention,
     "forecast_model": fig_forecast_model,
     "forecast_band": fig_forecast_band,
+    "architecture": fig_architecture,
 }
 
 
