@@ -2,9 +2,11 @@
 
 Usage::
 
-    python benchmarks/risk.py [--quick] [--out DIR]
+    python benchmarks/risk.py [--quick] [--out DIR] [--attention manual|sdpa]
 
-Runs the ``minitransformer risk`` command line with its defaults and prints a Markdown report:
+Trains with the head's Python verbs (``tasks.risk.train`` / ``evaluate``, what the
+``minitransformer risk`` command line runs) at the command line's defaults, and prints a Markdown
+report with the equivalent command of every run:
 
 * **Taiwan credit default** (``../shared/data/fraud/taiwan_credit_default``): the stratified
   80/20 split of its SOURCE.md (scikit-learn's ``train_test_split(test_size=0.2, stratify=y,
@@ -20,7 +22,8 @@ Runs the ``minitransformer risk`` command line with its defaults and prints a Ma
   chosen threshold.
 
 ``--quick`` shortens every run (a few epochs, smaller simulations) to check the pipeline in a
-couple of minutes; its numbers are not the benchmark's.
+couple of minutes; its numbers are not the benchmark's. ``--attention sdpa`` runs PyTorch's fused
+attention and layer-norm kernels instead of the hand-written ones (the default, ``manual``).
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import tasks.risk  # noqa: E402
 from benchmarks._common import shared_data  # noqa: E402
-from minitransformer.cli.main import main as cli  # noqa: E402
+from tasks.risk.config import RiskTrainConfig, risk_encoder  # noqa: E402
+from tasks.risk.synthetic import SimulatorConfig, write_transactions  # noqa: E402
 
 TAIWAN = ("fraud", "taiwan_credit_default", "UCI_Credit_Card.csv")
 TARGET = "default.payment.next.month"
@@ -85,40 +90,52 @@ def split_by_day(path: Path, first_test_day: int, train: Path, test: Path) -> No
             writer.writerows(row for row in rows[1:] if keep(int(row[day])))
 
 
-def train_and_evaluate(train: Path, test: Path, run_dir: Path, options: list[str]) -> dict:
-    """``risk train`` then ``risk evaluate --json``; returns the report plus timing."""
+TABLE_OPTIONS = ("target", "drop", "seed")  # keyword arguments of train(); the rest is RiskTrainConfig
+
+
+def command(train: Path, settings: dict, attention: str) -> str:
+    """The ``minitransformer risk train`` command of the same run (for the report)."""
+    flags = [f"--{name.replace('_', '-')} {','.join(v) if isinstance(v, list) else v}"
+             for name, v in settings.items()]
+    flags += [f"--attention {attention}"] if attention != "manual" else []
+    return " ".join(["minitransformer risk train --data", train.name, "--out DIR", *flags])
+
+
+def train_and_evaluate(train: Path, test: Path, run_dir: Path, settings: dict, attention: str) -> dict:
+    """``tasks.risk.train`` then ``evaluate`` on ``test``; the report (also written as
+    ``test_report.json`` in the run folder) plus timing. ``settings``: the keyword arguments of
+    ``train`` named in ``TABLE_OPTIONS`` and the fields of ``RiskTrainConfig``."""
+    config = RiskTrainConfig(encoder=risk_encoder(attention_backend=attention),
+                             **{k: v for k, v in settings.items() if k not in TABLE_OPTIONS})
+    keywords = {k: v for k, v in settings.items() if k in TABLE_OPTIONS}
     started = time.monotonic()
     with contextlib.redirect_stdout(sys.stderr):  # training logs stay out of the Markdown report
-        status = cli(["risk", "train", "--data", str(train), "--out", str(run_dir), *options])
-        if status != 0:
-            raise RuntimeError(f"risk train failed with status {status}")
+        run = tasks.risk.train(train, run_dir, config, **keywords)
         seconds = time.monotonic() - started
-        report_path = run_dir / "test_report.json"
-        if cli(["risk", "evaluate", "--model", str(run_dir), "--data", str(test),
-                "--json", str(report_path)]):
-            raise RuntimeError("risk evaluate failed")
-    report = json.loads(report_path.read_text())
-    info = json.loads((run_dir / "risk.json").read_text())
+        report = tasks.risk.evaluate(run.model, test)
+    (run_dir / "test_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    info = run.model.info
     report["train_seconds"] = seconds
     report["rows_per_second"] = sum(s.get("rows", 0) * s.get("epochs", 0) for s in info["stages"]) / seconds
     report["chosen_model"] = info["chosen_model"]
-    report["command"] = " ".join(["minitransformer risk train --data", train.name, "--out DIR", *options])
+    report["command"] = command(train, settings, attention)
     return report
 
 
 FEW_LABEL_SEEDS = (0, 1, 2)  # draws of the labelled 5% (--seed): which rows are labelled matters
 
 
-def few_labels(train: Path, test: Path, work: Path, quick: list[str]) -> None:
+def few_labels(train: Path, test: Path, work: Path, quick: dict, attention: str) -> None:
     """5% labelled: semi-supervised vs supervised-only on the same rows, for each draw, and the mean."""
     print("## Few labels: 5% of the Taiwan training rows labelled (same rows in both runs of a draw)\n")
     print("| draw (--seed) | training | ROC-AUC | AUPRC | minutes | model kept |\n|---|---|---|---|---|---|")
     gains, semis = [], []
     for seed in FEW_LABEL_SEEDS[:1] if quick else FEW_LABEL_SEEDS:
-        few = ["--target", TARGET, "--drop", "ID", "--label-fraction", "0.05", "--seed", str(seed)]
-        semi = train_and_evaluate(train, test, work / f"taiwan_5pct_semi_{seed}", few + quick)
-        sup = train_and_evaluate(train, test, work / f"taiwan_5pct_sup_{seed}",
-                                 few + ["--pretrain-epochs", "0", "--pseudo-rounds", "0"] + quick[:2])
+        few = {"target": TARGET, "drop": ["ID"], "label_fraction": 0.05, "seed": seed}
+        semi = train_and_evaluate(train, test, work / f"taiwan_5pct_semi_{seed}", {**few, **quick}, attention)
+        supervised = {**few, "pretrain_epochs": 0, "pseudo_rounds": 0,
+                      **({"epochs": quick["epochs"]} if quick else {})}
+        sup = train_and_evaluate(train, test, work / f"taiwan_5pct_sup_{seed}", supervised, attention)
         logreg = sup["baselines"]["logistic_regression"]
         for name, rep in (("supervised only", sup), ("pretraining + soft pseudo-labels (default)", semi)):
             print(_row(f"{seed} | {name}", rep["roc_auc"], rep["auprc"],
@@ -141,8 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a reduced run (~2 minutes)")
     parser.add_argument("--out", type=Path, help="keep the run directories here")
+    parser.add_argument("--attention", choices=("manual", "sdpa"), default="manual",
+                        help="manual (default): the hand-written attention and layer norm; sdpa: "
+                             "PyTorch's fused kernels")
     args = parser.parse_args(argv)
-    quick = ["--epochs", "2", "--pretrain-epochs", "1"] if args.quick else []
+    quick = {"epochs": 2, "pretrain_epochs": 1} if args.quick else {}
     work = args.out or Path(tempfile.mkdtemp(prefix="risk-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"# Risk control{' (quick: not the benchmark numbers)' if args.quick else ''}\n")
@@ -152,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"_Taiwan credit default not found at {source}: skipped._\n")
     else:
         train, test, how = split_taiwan(source, work)
-        full = train_and_evaluate(train, test, work / "taiwan", ["--target", TARGET, "--drop", "ID",
-                                                                 *(["--epochs", "2"] if args.quick else [])])
+        full = train_and_evaluate(train, test, work / "taiwan",
+                                  {"target": TARGET, "drop": ["ID"], **({"epochs": 2} if args.quick else {})},
+                                  args.attention)
         print(f"## Taiwan credit default (test set: {full['rows']:,} rows; split: {how})\n")
         print("| model | ROC-AUC | AUPRC |\n|---|---|---|")
         print(_row("**FT-Transformer + history tokens (ours, CLI defaults)**", full["roc_auc"],
@@ -166,25 +187,24 @@ def main(argv: list[str] | None = None) -> int:
               f"{full['precision']:.3f}, recall {full['recall']:.3f}, F1 {full['f1']:.3f}. Training "
               f"{full['train_seconds'] / 60:.1f} min ({full['rows_per_second']:.0f} rows/s). "
               f"Command: `{full['command']}`.\n")
-        few_labels(train, test, work, quick)
+        few_labels(train, test, work, quick, args.attention)
 
     days = 30 if args.quick else 60
-    sim = ["--customers", "150" if args.quick else "200", "--days", str(days)]
-    with contextlib.redirect_stdout(sys.stderr):
-        cli(["risk", "simulate", "--out", str(work / "sim_all.csv"), "--seed", "0", *sim])
+    customers = 150 if args.quick else 200
+    write_transactions(work / "sim_all.csv", SimulatorConfig(customers=customers, days=days, seed=0))
     split_by_day(work / "sim_all.csv", days * 3 // 4, work / "sim_train.csv", work / "sim_test.csv")
     rep = train_and_evaluate(work / "sim_train.csv", work / "sim_test.csv", work / "simulated",
-                             ["--epochs", "2"] if args.quick else [])
-    print(f"## Simulated transactions (seed 0, {sim[1]} customers, {days} days; train on days "
+                             {"epochs": 2} if args.quick else {}, args.attention)
+    print(f"## Simulated transactions (seed 0, {customers} customers, {days} days; train on days "
           f"0-{days * 3 // 4 - 1}, test on the last quarter: {rep['rows']} rows)\n")
     print("| model | ROC-AUC | AUPRC |\n|---|---|---|")
     print(_row("**FT-Transformer + history tokens (ours)**", rep["roc_auc"], rep["auprc"]))
     for name, values in rep["baselines"].items():
         print(_row(f"{name.replace('_', ' ')} (ours)", values["roc_auc"], values["auprc"]))
-    print("\nFeatures (see `tasks/risk/simulate.py`): amount, hour, the card's 8 previous purchases (amount, "
-          "hours since) as time-step tokens, the card's 1/7/30-day counts and mean amounts and the amount's "
-          "ratio to the 30-day mean, the terminal's 1/7/30-day counts and confirmed-fraud shares (1-day "
-          "feedback delay); all computed from earlier rows only.")
+    print("\nFeatures (see `tasks/risk/synthetic.py`): amount, hour, the card's 8 previous purchases "
+          "(amount, hours since) as time-step tokens, the card's 1/7/30-day counts and mean amounts and "
+          "the amount's ratio to the 30-day mean, the terminal's 1/7/30-day counts and confirmed-fraud "
+          "shares (1-day feedback delay); all computed from earlier rows only.")
     print("\n| scenario | recall at the chosen threshold |\n|---|---|")
     for name, recall in rep.get("scenario_recall", {}).items():
         print(f"| {name} | {recall:.3f} |")

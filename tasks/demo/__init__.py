@@ -19,7 +19,7 @@ sales forecasting             weekly sales with seasons, trends,    MASE, 13 wee
                               promotions (``forecasting/            naive, Theta, damped trend, ...)
                               synthetic.py``)
 risk control                  card transactions with planted fraud  AUPRC on later days (logistic
-                              (``risk/simulate.py``)                regression, class prior)
+                              (``risk/synthetic.py``)               regression, class prior)
 ============================  ====================================  ===============================
 
 It prints one results table (use case, metric, the model's score, the best baseline's name and

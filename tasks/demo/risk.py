@@ -1,10 +1,11 @@
 """The demo's risk-control use case: simulated card transactions -> FT-Transformer -> AUPRC.
 
-Data: :mod:`tasks.risk.simulate` (card holders, terminals, planted fraud: stolen cards,
+Data: :mod:`tasks.risk.synthetic` (card holders, terminals, planted fraud: stolen cards,
 compromised terminals, large amounts), split in time: the first three quarters of the days
 train (``data/transactions_train.csv``), the last quarter tests (``data/transactions_test.csv``).
-Training and evaluation: ``minitransformer risk train`` and ``risk evaluate``, which scores the
-class prior and a logistic regression (trained on the same rows) beside the model. AUPRC (the
+Training and evaluation: the head's Python verbs ``tasks.risk.train`` and ``tasks.risk.evaluate``
+(what ``minitransformer risk train`` and ``risk evaluate`` run), which score the class prior and
+a logistic regression (trained on the same rows) beside the model. AUPRC (the
 area under the precision-recall curve, as average precision) is the score that matters when
 fraud is rare: the prior's AUPRC is the fraud rate.
 """
@@ -20,18 +21,19 @@ from tasks.demo.pictures import curves_picture, draw
 
 __all__ = ["run", "SETTINGS", "write_time_split"]
 
-#: simulated world and ``risk train`` options, full demo and --quick
+#: simulated world, encoder size (``risk_encoder``) and training settings (``RiskTrainConfig``),
+#: full demo and --quick
 SETTINGS = {
-    "full": {"customers": 200, "days": 60, "train": ["--d-model", "32", "--lr", "2e-3", "--epochs", "8"]},
-    "quick": {"customers": 100, "days": 30,
-              "train": ["--d-model", "32", "--lr", "2e-3", "--epochs", "4", "--layers", "2"]},
+    "full": {"customers": 200, "days": 60, "encoder": {"d_model": 32}, "train": {"lr": 2e-3, "epochs": 8}},
+    "quick": {"customers": 100, "days": 30, "encoder": {"d_model": 32, "num_layers": 2},
+              "train": {"lr": 2e-3, "epochs": 4}},
 }
 
 
 def write_time_split(config, train_path, test_path) -> dict[str, int]:
     """Simulate; rows of the first three quarters of the days to ``train_path``, the rest to
     ``test_path``. Returns row and fraud counts."""
-    from tasks.risk.simulate import COLUMNS, simulate_transactions
+    from tasks.risk.synthetic import COLUMNS, simulate_transactions
 
     data = simulate_transactions(config)
     first_test_day = config.days * 3 // 4
@@ -56,11 +58,11 @@ def _pictures(ctx: DemoContext, run_dir, test_path) -> list[Picture]:
 
     from minitransformer import record_attention
     from minitransformer.pictures.plotting import plot_attention
+    from tasks.risk import load
     from tasks.risk.data import read_table
-    from tasks.risk.evaluate import load_run
     from tasks.risk.plot import plot_pr_roc, plot_score_histogram
 
-    risk_run = load_run(run_dir)
+    risk_run = load(run_dir)
     data = risk_run.encode(read_table(test_path), require_target=True)
     scores = risk_run.score(data)
     folder = ctx.pictures_dir
@@ -91,8 +93,24 @@ def _pictures(ctx: DemoContext, run_dir, test_path) -> list[Picture]:
     return pictures
 
 
+def _train_and_evaluate(ctx: DemoContext, setting: dict, train, test, run_dir) -> dict:
+    """Train on the first days (the simulator layout: no target to name), score the last ones;
+    the evaluation report is also kept as ``logs/risk_evaluate.json``."""
+    import tasks.risk
+    from tasks.risk.config import RiskTrainConfig, risk_encoder
+
+    config = RiskTrainConfig(encoder=risk_encoder(**setting["encoder"]), **setting["train"])
+    with ctx.logged("risk", f"tasks.risk.train({train.name}) and tasks.risk.evaluate({test.name})"):
+        run = tasks.risk.train(train, run_dir, config, seed=ctx.seed, device=ctx.device,
+                               max_minutes=ctx.budget_minutes())
+        report = tasks.risk.evaluate(run.model, test)
+    path = ctx.folder("logs") / "risk_evaluate.json"
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
 def run(ctx: DemoContext) -> UseCaseResult:
-    from tasks.risk.simulate import SimulatorConfig
+    from tasks.risk.synthetic import SimulatorConfig
 
     setting = SETTINGS["quick" if ctx.quick else "full"]
     start = time.monotonic()
@@ -100,12 +118,7 @@ def run(ctx: DemoContext) -> UseCaseResult:
     config = SimulatorConfig(customers=setting["customers"], days=setting["days"], seed=ctx.seed)
     counts = write_time_split(config, train, test)
     run_dir = ctx.run_dir("risk")
-    ctx.cli(["risk", "train", "--data", str(train), "--out", str(run_dir), "--seed", str(ctx.seed),
-             "--device", ctx.device, *setting["train"], *ctx.budget()], log="risk")
-    report_path = ctx.folder("logs") / "risk_evaluate.json"
-    ctx.cli(["risk", "evaluate", "--model", str(run_dir), "--data", str(test), "--json", str(report_path)],
-            log="risk")
-    report = json.loads(report_path.read_text(encoding="utf-8"))
+    report = _train_and_evaluate(ctx, setting, train, test, run_dir)
     baselines = {name.replace("_", " "): values["auprc"] for name, values in report["baselines"].items()}
     scores = [Score(f"AUPRC ({counts['transactions_test']} test transactions, "
                     f"{counts['transactions_test_fraud']} frauds)", report["auprc"], baselines)]
@@ -121,7 +134,7 @@ def run(ctx: DemoContext) -> UseCaseResult:
         data=(f"simulated card transactions: {config.customers} card holders over {config.days} days, "
               f"planted fraud (stolen cards, compromised terminals, large amounts); days "
               f"0-{counts['first_test_day'] - 1} train ({counts['transactions_train']} rows), the rest test "
-              f"(tasks/risk/simulate.py)"),
+              f"(tasks/risk/synthetic.py)"),
         scores=scores, seconds=time.monotonic() - start, run_dir=run_dir,
         next_command=["risk", "predict", "--model", str(run_dir), "--data", str(test), "--output",
                       str(scores_csv), "--explain", "3"],

@@ -1,12 +1,81 @@
 """Risk control: fraud and credit-risk detection on tables (``minitransformer risk ...``).
 
+The Python API, four verbs (imported on first use, so ``import tasks.risk`` loads no torch)::
+
+    from tasks.risk import train, load, evaluate, predict
+
+    run = train("train.csv", "runs/credit", target="default.payment.next.month", drop=["ID"])
+    model = load("runs/credit")                  # the same model, read back from its folder
+    report = evaluate(model, "test.csv")         # ROC-AUC, AUPRC, ... and the baselines'
+    found = predict(model, "new.csv", explain=3) # scores, flags, the tokens attended to
+
+Modules, one concept each:
+
+* :mod:`tasks.risk.config`    -- the model's and the training's configs (the core ``EncoderConfig`` nested)
 * :mod:`tasks.risk.data`      -- CSV reading, column typing, encoding, stratified splits
 * :mod:`tasks.risk.normalize` -- quantile / standard normalisation kept inside the model
 * :mod:`tasks.risk.model`     -- the FT-Transformer-style model with the history (sequence) view
 * :mod:`tasks.risk.pretrain`  -- masked-feature reconstruction pretraining
 * :mod:`tasks.risk.baselines` -- class prior and logistic regression
+* :mod:`tasks.risk.session`   -- what the training stages share (rows, settings, time budget)
+* :mod:`tasks.risk.finetune`  -- fine-tuning and pseudo-labelling: the candidate models
 * :mod:`tasks.risk.train`     -- the training pipeline (few labels, pseudo-labels, threshold)
-* :mod:`tasks.risk.evaluate`  -- loading a run, scoring, the evaluation report
-* :mod:`tasks.risk.simulate`  -- the seeded transaction-fraud simulator
+* :mod:`tasks.risk.scorer`    -- a trained model folder: loading, scoring, explaining
+* :mod:`tasks.risk.evaluate`  -- the evaluation report, beside the baselines
+* :mod:`tasks.risk.predict`   -- scores, flags and attention hints for every row
+* :mod:`tasks.risk.synthetic` -- the seeded transaction-fraud simulator
+* :mod:`tasks.risk.plot`      -- PR/ROC curves and score histograms
 * :mod:`tasks.risk.cli`       -- the command line
 """
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
+#: public name -> the module that defines it
+_EXPORTS = {"train": "train", "load": "scorer", "evaluate": "evaluate", "predict": "predict",
+            "RiskTrainConfig": "config", "RiskModelConfig": "config", "risk_encoder": "config"}
+
+__all__ = ["train", "load", "evaluate", "predict", "RiskTrainConfig", "RiskModelConfig", "risk_encoder"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tasks.risk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tasks.risk.{_EXPORTS[name]}"), name)
+    globals()[name] = value  # cache: the next access is a plain attribute lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+class _Package(types.ModuleType):
+    """This package, where a verb keeps its name after its module is imported.
+
+    ``train``, ``evaluate`` and ``predict`` are both verbs and modules (``train.py``, ...).
+    Importing ``tasks.risk.train`` would make the package attribute ``train`` the module;
+    refusing that keeps ``from tasks.risk import train`` the function, whatever was imported
+    first. The modules stay reachable as ``sys.modules["tasks.risk.train"]`` and through
+    ``from tasks.risk.train import ...``.
+    """
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+if TYPE_CHECKING:
+    from tasks.risk.config import RiskModelConfig, RiskTrainConfig, risk_encoder
+    from tasks.risk.evaluate import evaluate
+    from tasks.risk.predict import predict
+    from tasks.risk.scorer import load
+    from tasks.risk.train import train

@@ -5,7 +5,7 @@
     minitransformer risk train    --data PATH.csv --target COLUMN [--positive VALUE]
                                   [--drop COL,...] [--categorical COL,...] [--label-fraction F]
                                   [--cost-fn 5 --cost-fp 1 | --target-precision P]
-                                  [--impute median] --out DIR
+                                  [--impute median] [--attention manual|sdpa] --out DIR
     minitransformer risk evaluate --model DIR --data PATH.csv [--json FILE]
     minitransformer risk predict  --model DIR --data PATH.csv --output scores.csv [--explain K]
     minitransformer risk simulate --out transactions.csv [--customers N --days D --seed S]
@@ -14,57 +14,41 @@
 (``Time, V1..V28, Amount, Class``: target ``Class``) and this package's simulator (target
 ``is_fraud``; ``transaction_id``, ``fraud_scenario``, ``day`` and the customer and terminal ids
 are dropped, so the model learns behaviour instead of memorising which terminal was compromised
-last month). An ``ID``-like column
-should be dropped with ``--drop ID``. This module imports torch only inside :func:`run`.
+last month); see :func:`tasks.risk.data.resolve_target`. An ``ID``-like column should be
+dropped with ``--drop ID``.
+
+This module only turns options into :class:`~tasks.risk.config.RiskTrainConfig` and keyword
+arguments, calls the verbs of :mod:`tasks.risk` and prints; it imports torch only inside
+:func:`run`.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
-from minitransformer.cli.options import add_task_actions
-from minitransformer.errors import UsageError
+from minitransformer.cli.options import (
+    add_task_actions,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    require,
+    write_json,
+)
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
-_CARD_FRAUD = {"Time", "Amount", "Class", *(f"V{k}" for k in range(1, 29))}
-_SIMULATOR_DROP = ["transaction_id", "fraud_scenario", "customer_id", "terminal_id", "day"]
+HELP = "fraud and credit-risk detection on tables of transactions"
 
 
 def _columns(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
-    return value
-
-
-HELP = "fraud and credit-risk detection on tables of transactions"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "simulate"))
-    train = actions["train"]
+def _add_table_options(train: argparse.ArgumentParser) -> None:
     train.add_argument("--target", metavar="COLUMN", help="the label column (see above for defaults)")
     train.add_argument("--positive", metavar="VALUE", help="the target value meaning fraud/default "
                        "(default: 1 for 0/1 targets, else the rarer value)")
@@ -74,28 +58,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--impute", choices=("error", "median"), default="error",
                        help="missing/NaN/inf numbers: stop with an error naming the cell (default), "
                             "or replace them with the training median")
-    train.add_argument("--label-fraction", type=_fraction, default=1.0, metavar="F",
-                       help="simulate having labels for a stratified fraction F of the rows only; the "
-                            "rest are used unlabelled (pretraining and pseudo-labels)")
-    train.add_argument("--valid-fraction", type=_fraction, default=0.15, metavar="F",
-                       help="share of the labelled rows held out for early stopping and the threshold")
-    train.add_argument("--cost-fn", type=_non_negative, metavar="X", help="cost of a missed positive")
-    train.add_argument("--cost-fp", type=_non_negative, metavar="X", help="cost of a false alarm")
-    train.add_argument("--target-precision", type=_fraction, metavar="P",
-                       help="choose the threshold with the most recall at precision >= P")
-    train.add_argument("--loss", choices=("bce", "balanced", "focal"), default="bce",
-                       help="bce (default), class-weighted bce, or focal loss")
-    train.add_argument("--pretrain-epochs", type=int, metavar="N",
-                       help="masked-feature pretraining epochs (default 30 with unlabelled rows, else 0)")
-    train.add_argument("--pseudo-rounds", type=int, metavar="N",
-                       help="pseudo-labelling rounds (default 2 with unlabelled rows, else 0)")
-    train.add_argument("--pseudo-labels", choices=("soft", "hard"), default="soft",
-                       help="soft (default): every unlabelled row with the teacher's probability as "
-                            "its target; hard: the most confident 30%% as 0/1 labels")
     train.add_argument("--no-history", action="store_true",
                        help="do not group PAY_1..6-style column families into time-step tokens")
-    train.add_argument("--d-model", type=int, default=64, metavar="D", help="token width (default 64)")
-    train.add_argument("--layers", type=int, default=3, metavar="N", help="encoder layers (default 3)")
+
+
+def _add_training_options(train: argparse.ArgumentParser) -> None:
+    train.add_argument("--label-fraction", type=fraction, metavar="F",
+                       help="simulate having labels for a stratified fraction F of the rows only; the "
+                            "rest are used unlabelled (pretraining and pseudo-labels)")
+    train.add_argument("--valid-fraction", type=fraction, metavar="F",
+                       help="share of the labelled rows held out for early stopping and the threshold "
+                            "(default 0.15)")
+    train.add_argument("--cost-fn", type=non_negative_float, metavar="X", help="cost of a missed positive")
+    train.add_argument("--cost-fp", type=non_negative_float, metavar="X", help="cost of a false alarm")
+    train.add_argument("--target-precision", type=fraction, metavar="P",
+                       help="choose the threshold with the most recall at precision >= P")
+    train.add_argument("--loss", choices=("bce", "balanced", "focal"),
+                       help="bce (default), class-weighted bce, or focal loss")
+    train.add_argument("--pretrain-epochs", type=non_negative_int, metavar="N",
+                       help="masked-feature pretraining epochs (default 30 with unlabelled rows, else 0)")
+    train.add_argument("--pseudo-rounds", type=non_negative_int, metavar="N",
+                       help="pseudo-labelling rounds (default 2 with unlabelled rows, else 0)")
+    train.add_argument("--pseudo-labels", choices=("soft", "hard"),
+                       help="soft (default): every unlabelled row with the teacher's probability as "
+                            "its target; hard: the most confident 30%% as 0/1 labels")
+    train.add_argument("--d-model", type=positive_int, metavar="D", help="token width (default 64)")
+    train.add_argument("--layers", type=positive_int, metavar="N", help="encoder layers (default 3)")
+    train.add_argument("--attention", choices=("manual", "sdpa"), default="manual",
+                       help="manual (default): the hand-written attention and layer norm; sdpa: "
+                            "PyTorch's fused kernels (the same function, faster)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "simulate"))
+    _add_table_options(actions["train"])
+    _add_training_options(actions["train"])
     predict = actions["predict"]
     predict.add_argument("--output", type=Path, metavar="FILE", help="scores CSV to write (default stdout)")
     predict.add_argument("--id-column", metavar="COLUMN", help="copy this column into the output")
@@ -106,67 +103,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     simulate.add_argument("--days", type=int, default=60, metavar="D", help="days simulated (60)")
 
 
-def _require(args: argparse.Namespace, *names: str) -> None:
-    for name in names:
-        if getattr(args, name, None) is None:
-            raise UsageError(f"risk {args.action}: --{name.replace('_', '-')} is required")
+def _given(args: argparse.Namespace, names: dict[str, str]) -> dict:
+    """``{keyword: value}`` of the options that were given (``names``: keyword -> option)."""
+    return {key: getattr(args, option) for key, option in names.items() if getattr(args, option) is not None}
+
+
+def _train_config(args: argparse.Namespace):
+    from tasks.risk.config import RiskTrainConfig, risk_encoder
+
+    encoder = risk_encoder(**_given(args, {"d_model": "d_model", "num_layers": "layers"}),
+                           attention_backend=args.attention)
+    settings = _given(args, {name: name for name in (
+        "epochs", "batch_size", "lr", "label_fraction", "valid_fraction", "loss", "pretrain_epochs",
+        "pseudo_rounds", "pseudo_labels", "cost_fn", "cost_fp", "target_precision")})
+    return RiskTrainConfig(encoder=encoder, **settings)
 
 
 def _train(args: argparse.Namespace) -> None:
-    from tasks.risk.data import read_table
-    from tasks.risk.train import RiskSettings, train_risk_model
+    from tasks.risk import train
 
-    _require(args, "data", "out")
-    table = read_table(args.data)
-    target, drop = args.target, list(args.drop)
-    if target is None:
-        if _CARD_FRAUD <= set(table.columns):
-            target = "Class"
-        elif {"is_fraud", "fraud_scenario"} <= set(table.columns):
-            target = "is_fraud"
-            drop += [c for c in _SIMULATOR_DROP if c in table.columns and c not in drop]
-        else:
-            raise UsageError(f"risk train: --target is required; columns found: {', '.join(table.columns)}")
-    if args.target_precision is not None and args.cost_fn is not None:
-        raise UsageError("risk train: give --cost-fn/--cost-fp or --target-precision, not both")
-    settings = RiskSettings(
-        target=target, positive=args.positive, drop=drop, categorical=args.categorical, impute=args.impute,
-        history=not args.no_history, label_fraction=args.label_fraction, valid_fraction=args.valid_fraction,
-        epochs=args.epochs or 30, batch_size=args.batch_size or 256, lr=args.lr or 3e-4,
-        d_model=args.d_model, num_layers=args.layers, loss=args.loss, pretrain_epochs=args.pretrain_epochs,
-        pseudo_rounds=args.pseudo_rounds, pseudo_labels=args.pseudo_labels, cost_fn=args.cost_fn,
-        cost_fp=args.cost_fp,
-        target_precision=args.target_precision, seed=args.seed, device=args.device,
-        max_minutes=args.max_minutes)
-    info = train_risk_model(table, settings, args.out, resume=args.resume)
-    valid, base = info["valid"], info["baselines_valid"]
+    require(args, "data", "out")
+    run = train(args.data, args.out, _train_config(args), target=args.target, positive=args.positive,
+                drop=args.drop, categorical=args.categorical, impute=args.impute, history=not args.no_history,
+                seed=args.seed, device=args.device, max_minutes=args.max_minutes, resume=args.resume)
+    info = run.model.info
+    valid, base = run.metrics, info["baselines_valid"]
     print(f"validation: ROC-AUC {valid['roc_auc']:.4f}  AUPRC {valid['auprc']:.4f}  "
           f"(logistic regression {base['logistic_regression']['roc_auc']:.4f} / "
           f"{base['logistic_regression']['auprc']:.4f}; prior AUPRC {base['class_prior']['auprc']:.4f})")
-    print(f"model written to {args.out} ({info['train_seconds']:.0f} s)")
-    if args.json:
-        _write_json(args.json, info)
-
-
-def _write_json(target: str, data: dict) -> None:
-    text = json.dumps(data, indent=2) + "\n"
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        Path(target).write_text(text, encoding="utf-8")
+    print(f"model written to {args.out} ({run.seconds:.0f} s)")
+    write_json(args.json, info)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from tasks.risk.data import read_table
-    from tasks.risk.evaluate import evaluate_table, load_run
+    from tasks.risk import evaluate, load
 
-    _require(args, "model", "data")
-    run = load_run(args.model)
-    report = evaluate_table(run, read_table(args.data))
-    base = report["baselines"]
+    require(args, "model", "data")
+    report = evaluate(load(args.model), args.data)
     print(f"{'model':<22} {'ROC-AUC':>8} {'AUPRC':>8}")
     print(f"{'transformer':<22} {report['roc_auc']:8.4f} {report['auprc']:8.4f}")
-    for name, values in base.items():
+    for name, values in report["baselines"].items():
         print(f"{name:<22} {values['roc_auc']:8.4f} {values['auprc']:8.4f}")
     print(f"at threshold {report['threshold']:.4f}: precision {report['precision']:.4f} "
           f"recall {report['recall']:.4f} F1 {report['f1']:.4f}"
@@ -175,48 +151,40 @@ def _evaluate(args: argparse.Namespace) -> None:
         print(f"recall on scenario {name}: {recall:.4f}")
     if report["unknown_categories"]:
         print(f"unseen categories (scored as unknown): {report['unknown_categories']}")
-    if args.json:
-        _write_json(args.json, report)
+    write_json(args.json, report)
+
+
+def _write_scores(handle, found) -> None:
+    """One CSV row per table row: id, score, flagged[, attended_to]."""
+    writer = csv.writer(handle)
+    explained = found.reasons is not None
+    writer.writerow([found.id_column or "row", "score", "flagged", *(["attended_to"] if explained else [])])
+    for i, (key, score, flag) in enumerate(zip(found.ids, found.scores.tolist(), found.flagged.tolist())):
+        why = ["; ".join(f"{name} {weight:.2f}" for name, weight in found.reasons[i])] if explained else []
+        writer.writerow([key, f"{score:.6f}", int(flag), *why])
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from tasks.risk.data import read_table
-    from tasks.risk.evaluate import load_run
+    from tasks.risk import load, predict
 
-    _require(args, "model", "data")
-    run = load_run(args.model)
-    table = read_table(args.data)
-    data = run.encode(table, require_target=False)
-    scores = run.score(data)
-    id_column = args.id_column
-    if id_column is not None and id_column not in table.columns:
-        raise UsageError(f"--id-column {id_column!r}: not a column of {args.data}")
-    ids = table.column(id_column) if id_column else [str(i + 1) for i in range(len(scores))]
-    if args.explain < 0:
-        raise UsageError(f"--explain: expected a non-negative number of tokens, got {args.explain}")
-    explanations = run.explain(data, args.explain) if args.explain else None
-    handle = args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
-    try:
-        writer = csv.writer(handle)
-        writer.writerow([id_column or "row", "score", "flagged", *(["attended_to"] if explanations else [])])
-        for i, (key, score) in enumerate(zip(ids, scores.tolist())):
-            why = [] if explanations is None else [
-                "; ".join(f"{name} {weight:.2f}" for name, weight in explanations[i])]
-            writer.writerow([key, f"{score:.6f}", int(score >= run.threshold), *why])
-    finally:
-        if args.output:
-            handle.close()
-    if data.unknown:
-        print(f"unseen categories (scored as unknown): {data.unknown}", file=sys.stderr)
+    require(args, "model", "data")
+    found = predict(load(args.model), args.data, explain=args.explain, id_column=args.id_column)
     if args.output:
-        print(f"{len(scores)} scores written to {args.output} "
-              f"({int((scores >= run.threshold).sum())} flagged at threshold {run.threshold:.4f})")
+        with args.output.open("w", newline="", encoding="utf-8") as handle:
+            _write_scores(handle, found)
+    else:
+        _write_scores(sys.stdout, found)
+    if found.unknown:
+        print(f"unseen categories (scored as unknown): {found.unknown}", file=sys.stderr)
+    if args.output:
+        print(f"{len(found.scores)} scores written to {args.output} "
+              f"({int(found.flagged.sum())} flagged at threshold {found.threshold:.4f})")
 
 
 def _simulate(args: argparse.Namespace) -> None:
-    from tasks.risk.simulate import SimulatorConfig, write_transactions
+    from tasks.risk.synthetic import SimulatorConfig, write_transactions
 
-    _require(args, "out")
+    require(args, "out")
     counts = write_transactions(args.out, SimulatorConfig(customers=args.customers, days=args.days,
                                                           seed=args.seed))
     print(f"{counts['rows']} transactions written to {args.out}; fraud by scenario: "

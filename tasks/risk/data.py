@@ -1,7 +1,20 @@
 """Tables for risk models: read a CSV, type its columns, encode rows as tensors, split them.
 
-A risk table is any CSV with a header and a target column (``default.payment.next.month``,
-``Class``, ``is_fraud``). Every other column is a feature:
+**Formats read** (by :func:`read_table`; :func:`as_table` also takes a :class:`Table` built in
+memory):
+
+* **any CSV** with a header row and a target column (``default.payment.next.month``,
+  ``Class``, ``is_fraud``, ...), comma-separated, UTF-8 (a byte-order mark is allowed), blank
+  lines skipped; the target is named with ``target=`` (``--target``);
+* **the public card-fraud CSV** (``Time, V1..V28, Amount, Class``): the target ``Class`` is
+  found without being named;
+* **this head's simulator files** (:mod:`tasks.risk.synthetic`, columns
+  ``transaction_id, customer_id, terminal_id, day, ..., is_fraud, fraud_scenario``): the target
+  ``is_fraud`` is found without being named, and the ids, the ``day`` and the
+  ``fraud_scenario`` are dropped, so the model learns behaviour instead of memorising which
+  terminal was compromised last month (:func:`resolve_target`).
+
+Every column but the target (and the dropped ones) is a feature:
 
 * **numeric** when every non-empty cell parses as a number; otherwise (or when listed with
   ``--categorical``) **categorical**. Numeric columns are normalised inside the model from
@@ -32,10 +45,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Table", "read_table", "infer_schema", "encode", "Encoded", "stratified_split",
-           "stratified_folds", "detect_history", "MISSING"]
+__all__ = ["Table", "read_table", "as_table", "resolve_target", "infer_schema", "encode", "Encoded",
+           "Schema", "stratified_split", "stratified_folds", "detect_history", "MISSING"]
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
+CARD_FRAUD_COLUMNS = {"Time", "Amount", "Class", *(f"V{k}" for k in range(1, 29))}
+SIMULATOR_NOT_FEATURES = ("transaction_id", "fraud_scenario", "customer_id", "terminal_id", "day")
 _HISTORY_NAME = re.compile(r"^(.*?)_?(\d+)$")
 
 
@@ -77,6 +92,29 @@ def read_table(path: str | Path) -> Table:
     if not rows:
         raise ValueError(f"{path}: the file has a header but no data rows")
     return Table(header, rows, str(path))
+
+
+def as_table(data: str | Path | Table) -> Table:
+    """``data`` itself when it is a :class:`Table`, else the CSV file at that path."""
+    return data if isinstance(data, Table) else read_table(data)
+
+
+def resolve_target(table: Table, target: str | None, drop=()) -> tuple[str, list[str]]:
+    """The target column and the columns to drop: as given, or found for the two known layouts.
+
+    >>> table = Table(["Time", *(f"V{k}" for k in range(1, 29)), "Amount", "Class"], [])
+    >>> resolve_target(table, None)
+    ('Class', [])
+    """
+    drop = list(drop)
+    if target is not None:
+        return target, drop
+    if CARD_FRAUD_COLUMNS <= set(table.columns):
+        return "Class", drop
+    if {"is_fraud", "fraud_scenario"} <= set(table.columns):
+        return "is_fraud", drop + [c for c in SIMULATOR_NOT_FEATURES if c in table.columns and c not in drop]
+    raise ValueError(f"{table.path}: name the target column (--target COLUMN); columns found: "
+                     f"{', '.join(table.columns)}")
 
 
 def _as_number(text: str) -> float | None:

@@ -20,6 +20,10 @@ quantile-normal rank and the clipped standardised value (see :mod:`tasks.risk.no
 the rank is robust to skew, the standardised value keeps how extreme a value is -- what a
 "5 times the usual amount" fraud rule needs.
 
+**The encoder** is the core's, built from ``config.encoder`` (:func:`tasks.risk.config.risk_encoder`:
+pre-norm, GELU, ``d_ff = 2D``), with the hand-written attention and layer norm unless the
+config asks for ``attention_backend="sdpa"``.
+
 **Masking** (for pretraining, :mod:`tasks.risk.pretrain`): a boolean ``mask (B, F_num + F_cat)``
 replaces the value part of the masked cells (``z_j W_j`` or ``E_j[id]``) by a learned mask
 vector of that column, keeping the column's identity (``b_j``, ``P_t``) so the encoder knows
@@ -28,54 +32,14 @@ what to reconstruct.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar
-
 import torch
 from torch import Tensor, nn
 
 from minitransformer import Encoder, PretrainedMixin
-from minitransformer.nn.config import ConfigBase
+from tasks.risk.config import RiskModelConfig
 from tasks.risk.normalize import NumericNormalizer
 
-__all__ = ["RiskModelConfig", "TabularTransformer"]
-
-
-@dataclass
-class RiskModelConfig(ConfigBase):
-    """Everything needed to rebuild the model (and to encode a table for it).
-
-    ``schema`` is :class:`tasks.risk.data.Schema` as a dict (columns, vocabularies, target,
-    positive label, medians); ``numeric``/``categorical``/``history`` are copied from it.
-    """
-
-    model_type: ClassVar[str] = "risk_ft_transformer"
-    schema: dict = field(default_factory=dict)
-    d_model: int = 64
-    nhead: int = 8
-    num_layers: int = 3
-    dim_feedforward: int = 128
-    dropout: float = 0.1
-    numeric_transform: str = "both"
-    num_quantiles: int = 256
-    sequence_view: bool = True
-
-    def __post_init__(self):
-        self._check_positive("d_model", "nhead", "num_layers", "dim_feedforward", "num_quantiles")
-        if self.d_model % self.nhead:
-            raise ValueError(f"nhead: d_model={self.d_model} must be divisible by nhead={self.nhead}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout}")
-        if self.numeric_transform not in NumericNormalizer.METHODS:
-            raise ValueError(f"numeric_transform: expected one of {NumericNormalizer.METHODS}, "
-                             f"got {self.numeric_transform!r}")
-        for key in ("numeric", "categorical", "vocab"):
-            if key not in self.schema:
-                raise ValueError(f"schema: missing key {key!r}")
-
-    @property
-    def history(self) -> list[list[str]]:
-        return self.schema.get("history", []) if self.sequence_view else []
+__all__ = ["TabularTransformer"]
 
 
 class TabularTransformer(PretrainedMixin, nn.Module):
@@ -86,7 +50,7 @@ class TabularTransformer(PretrainedMixin, nn.Module):
     def __init__(self, config: RiskModelConfig):
         super().__init__()
         self.config = config
-        d = config.d_model
+        d = config.encoder.d_model
         numeric, categorical = config.schema["numeric"], config.schema["categorical"]
         self.num_numeric, self.num_categorical = len(numeric), len(categorical)
         self.normalizer = NumericNormalizer(len(numeric), config.num_quantiles, config.numeric_transform)
@@ -119,8 +83,7 @@ class TabularTransformer(PretrainedMixin, nn.Module):
         self.numeric_mask = param(len(numeric), d)                               # mask vectors
         self.category_mask = param(len(categorical), d)
         self.cls = param(1, 1, d)
-        self.encoder = Encoder(d, config.nhead, config.num_layers, config.dim_feedforward, config.dropout,
-                               activation="gelu", norm_first=True, attention_backend="sdpa")
+        self.encoder = Encoder.from_config(config.encoder)
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(d, 1))
 
     @classmethod

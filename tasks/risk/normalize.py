@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from tasks.risk.config import NUMERIC_TRANSFORMS
+
 __all__ = ["NumericNormalizer"]
 
 
@@ -46,7 +48,7 @@ class NumericNormalizer(nn.Module):
             :meth:`views`: both).
     """
 
-    METHODS = ("quantile", "standard", "both")
+    METHODS = NUMERIC_TRANSFORMS
 
     def __init__(self, num_features: int, num_quantiles: int = 256, method: str = "quantile",
                  eps: float = 1e-3, clip: float = 10.0):

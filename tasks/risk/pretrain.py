@@ -19,13 +19,17 @@ reconstruction heads are thrown away). ``token(j)`` is the position holding colu
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from tasks.risk.model import TabularTransformer
 
-__all__ = ["MaskedFeatureModel", "random_cell_mask", "masked_reconstruction_loss"]
+__all__ = ["MaskedFeatureModel", "random_cell_mask", "masked_reconstruction_loss", "pretrain_holdout",
+           "FixedMaskBatches", "reconstruction_metrics", "PRETRAIN_HOLDOUT"]
+
+PRETRAIN_HOLDOUT = 0.05  # share of all rows held out to validate the pretraining (at least 500)
 
 
 class MaskedFeatureModel(nn.Module):
@@ -36,7 +40,7 @@ class MaskedFeatureModel(nn.Module):
         if not 0.0 < mask_rate < 1.0:
             raise ValueError(f"mask_rate: expected a value in (0, 1), got {mask_rate}")
         self.model, self.mask_rate = model, mask_rate
-        d = model.config.d_model
+        d = model.config.encoder.d_model
         numeric_tokens, categorical_tokens = model.column_tokens()
         self.register_buffer("numeric_tokens", torch.tensor(numeric_tokens, dtype=torch.long),
                              persistent=False)
@@ -83,3 +87,41 @@ def masked_reconstruction_loss(wrapper: MaskedFeatureModel, numeric: Tensor, cat
         hidden = mask[:, model.num_numeric + k].float()
         total = total + (F.cross_entropy(column_logits, categorical[:, k], reduction="none") * hidden).sum()
     return total / mask.sum().clamp_min(1)
+
+
+def pretrain_holdout(rows: np.ndarray, valid_rows: np.ndarray, seed: int) -> np.ndarray:
+    """Rows that validate the pretraining: the labelled validation rows plus a seeded sample of
+    the others, so that the reconstruction loss is measured on enough rows to be steady."""
+    rest = np.setdiff1d(rows, valid_rows)
+    extra = min(len(rest) // 2, max(500, int(PRETRAIN_HOLDOUT * len(rows))) - len(valid_rows))
+    picked = np.random.default_rng(seed).choice(rest, size=max(extra, 0), replace=False)
+    return np.sort(np.concatenate([valid_rows, picked]))
+
+
+class FixedMaskBatches:
+    """Validation batches of the pretraining with masks drawn once (seeded): the same cells are
+    hidden at every epoch, so the loss changes only when the model does.
+
+    ``batches``: a list of ``(numeric (B, F_num), categorical (B, F_cat), mask (B, F_num + F_cat))``.
+    """
+
+    def __init__(self, numeric: Tensor, categorical: Tensor, wrapper: MaskedFeatureModel,
+                 seed: int, batch_size: int = 1024):
+        generator = torch.Generator().manual_seed(seed)
+        cells = wrapper.model.num_numeric + wrapper.model.num_categorical
+        mask = torch.rand(len(numeric), cells, generator=generator) < wrapper.mask_rate
+        mask[torch.arange(len(numeric)), torch.randint(cells, (len(numeric),), generator=generator)] = True
+        self.batches = [(numeric[i:i + batch_size], categorical[i:i + batch_size], mask[i:i + batch_size])
+                        for i in range(0, len(numeric), batch_size)]
+
+
+def reconstruction_metrics(wrapper: MaskedFeatureModel, data: FixedMaskBatches) -> dict[str, float]:
+    """``{"loss": mean reconstruction loss per masked cell}`` over the fixed-mask batches."""
+    device = next(wrapper.parameters()).device
+    total = count = 0.0
+    for numeric, categorical, mask in data.batches:
+        numeric, categorical, mask = numeric.to(device), categorical.to(device), mask.to(device)
+        cells = float(mask.sum())
+        total += float(masked_reconstruction_loss(wrapper, numeric, categorical, mask)) * cells
+        count += cells
+    return {"loss": total / max(count, 1.0)}

@@ -1,7 +1,7 @@
 """Training a risk model: split, baselines, (pretraining), fine-tuning, pseudo-labels, threshold.
 
-The stages of :func:`train_risk_model`, each one a :class:`~minitransformer.training.Trainer`
-run (so each gets early stopping, the time budget, checkpoints and ``metrics.jsonl``)::
+The stages of :func:`train`, each one a :class:`~minitransformer.training.Trainer` run (so each
+gets early stopping, the time budget, checkpoints and ``metrics.jsonl``)::
 
     rows  --label_fraction-->  labelled | unlabelled   (stratified, seeded; labels of the
                                                         unlabelled rows are never read)
@@ -23,10 +23,8 @@ run (so each gets early stopping, the time budget, checkpoints and ``metrics.jso
     5. threshold      chosen on validation: min expected cost (cost_fn, cost_fp), or the
                       target precision, or max F1
 
-Imbalance: ranking metrics (ROC-AUC, AUPRC) do not need class weights, and the threshold of
-step 5 adapts the decisions to the costs, so plain BCE is the default; ``loss="balanced"``
-weights positives by ``n_neg / n_pos``, ``loss="focal"`` (Lin et al. 2017) scales each term
-by ``(1 - p_t)^2`` so easy negatives count less.
+Stages 3 and 4 are :class:`tasks.risk.finetune.FineTuning`; the pretraining objective is
+:mod:`tasks.risk.pretrain`. The model folder it writes is read back by :func:`tasks.risk.load`.
 """
 
 from __future__ import annotations
@@ -34,308 +32,190 @@ from __future__ import annotations
 import copy
 import json
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 from torch.utils.data import TensorDataset
 
 from minitransformer.metrics.classification import average_precision, choose_threshold, roc_auc
-from minitransformer.training import TrainConfig, Trainer, seed_everything
+from minitransformer.training import Run, Trainer, seed_everything
 from minitransformer.training.semi_supervised import distill, select_top_fraction, self_train
 from tasks.risk.baselines import LogisticRegression
-from tasks.risk.data import Encoded, Table, encode, infer_schema, stratified_folds, stratified_split
-from tasks.risk.model import RiskModelConfig, TabularTransformer
-from tasks.risk.pretrain import MaskedFeatureModel, masked_reconstruction_loss
+from tasks.risk.config import RiskModelConfig, RiskTrainConfig
+from tasks.risk.data import Schema, Table, as_table, encode, infer_schema, resolve_target, stratified_folds
+from tasks.risk.finetune import FineTuning, monitor_for, valid_metrics
+from tasks.risk.model import TabularTransformer
+from tasks.risk.pretrain import (
+    FixedMaskBatches,
+    MaskedFeatureModel,
+    masked_reconstruction_loss,
+    pretrain_holdout,
+    reconstruction_metrics,
+)
+from tasks.risk.scorer import BASELINE_WEIGHTS, RISK_INFO, load
+from tasks.risk.session import Session, split_rows
 
-__all__ = ["RiskSettings", "train_risk_model", "RISK_INFO", "BASELINE_WEIGHTS"]
-
-RISK_INFO = "risk.json"
-BASELINE_WEIGHTS = "baseline_logreg.safetensors"
-SMALL_VALID_POSITIVES = 50
-
-
-@dataclass
-class RiskSettings:
-    """Every option of ``minitransformer risk train`` (the CLI defaults)."""
-
-    target: str
-    positive: str | None = None
-    drop: list[str] = field(default_factory=list)
-    categorical: list[str] = field(default_factory=list)
-    impute: str = "error"
-    history: bool = True
-    label_fraction: float = 1.0
-    valid_fraction: float = 0.15
-    epochs: int = 30                     # a cap: early stopping usually ends sooner
-    batch_size: int = 256
-    lr: float = 3e-4
-    weight_decay: float = 1e-5
-    patience: int = 4
-    d_model: int = 64
-    nhead: int = 8
-    num_layers: int = 3
-    dropout: float = 0.1
-    loss: str = "bce"
-    pretrain_epochs: int | None = None   # None: 30 when there are unlabelled rows, else 0
-    pseudo_rounds: int | None = None     # None: 2 when there are unlabelled rows, else 0
-    pseudo_labels: str = "soft"          # soft: teacher probabilities on every unlabelled row
-    pseudo_fraction: float = 0.3         # hard: the most confident share, as 0/1 labels
-    pseudo_teachers: int = 4             # soft: the first teacher averages this many cross-fitted models
-    pseudo_epochs: int = 5               # epochs of each student (it sees every unlabelled row)
-    pseudo_temperature: float = 1.0      # soft: sharpen the teacher's probabilities (< 1: surer)
-    cost_fn: float | None = None
-    cost_fp: float | None = None
-    target_precision: float | None = None
-    seed: int = 0
-    device: str = "auto"
-    max_minutes: float | None = None
-    verbose: bool = True
-
-    def __post_init__(self):
-        if not 0.0 < self.label_fraction <= 1.0:
-            raise ValueError(f"--label-fraction: expected a value in (0, 1], got {self.label_fraction}")
-        if self.loss not in ("bce", "balanced", "focal"):
-            raise ValueError(f"--loss: expected bce, balanced or focal, got {self.loss!r}")
-        if self.pseudo_labels not in ("soft", "hard"):
-            raise ValueError(f"--pseudo-labels: expected soft or hard, got {self.pseudo_labels!r}")
-        if (self.cost_fn is None) != (self.cost_fp is None):
-            raise ValueError("--cost-fn and --cost-fp: give both or neither")
-        if self.cost_fn is not None and self.target_precision is not None:
-            raise ValueError("--target-precision cannot be combined with --cost-fn/--cost-fp")
+__all__ = ["train"]
 
 
-def binary_loss(kind: str, logits: torch.Tensor, labels: torch.Tensor, pos_weight: float) -> torch.Tensor:
-    """Mean BCE, positive-weighted BCE or focal loss (gamma = 2) over a batch."""
-    if kind == "balanced":
-        return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=logits.new_tensor(pos_weight))
-    bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-    if kind == "focal":
-        p_true = torch.exp(-bce)                                   # p_t, probability of the label
-        return ((1 - p_true) ** 2 * bce).mean()
-    return bce.mean()
+def train(data: str | Path | Table, out_dir: str | Path, config: RiskTrainConfig | None = None, *,
+          target: str | None = None, positive: str | None = None, drop=(), categorical=(),
+          impute: str = "error", history: bool = True, seed: int = 0, device: str = "auto",
+          max_minutes: float | None = None, resume: str | Path | None = None, verbose: bool = True) -> Run:
+    """Train a risk model on a labelled table and write its folder (what :func:`load` reads).
 
+    Args:
+        data: a CSV path, or a :class:`~tasks.risk.data.Table`.
+        out_dir: the model folder to write (``config.json``, ``model.safetensors``,
+            ``risk.json``, ``baseline_logreg.safetensors``, ``metrics.jsonl``).
+        config: the training settings (:class:`~tasks.risk.config.RiskTrainConfig`; defaults
+            when ``None``), the encoder's size among them.
+        target: the label column (``None``: found for the two known layouts, see
+            :func:`~tasks.risk.data.resolve_target`); ``positive``: the value meaning fraud or
+            default (default: 1 for 0/1 targets, else the rarer value).
+        drop, categorical, impute, history: how to read the table (columns to ignore, columns
+            to treat as categories, ``"error"`` or ``"median"`` for missing numbers, whether
+            column families become time-step tokens).
+        seed, device, max_minutes: the random seed, ``"auto"|"cpu"|"cuda"|...``, a time budget.
+        resume: a run folder whose checkpoint the fine-tuning continues from.
+        verbose: print what each stage does.
 
-def _tensors(data: Encoded, rows: np.ndarray, labels: np.ndarray | None = None):
-    numeric = torch.from_numpy(data.numeric[rows])
-    categorical = torch.from_numpy(data.categorical[rows])
-    if labels is None:
-        return numeric, categorical
-    return numeric, categorical, torch.as_tensor(labels, dtype=torch.float32)
+    Returns:
+        a :class:`~minitransformer.training.Run`: ``model`` is the loaded model folder,
+        ``metrics`` the kept model's validation ROC-AUC, AUPRC and log-loss.
 
-
-def _valid_metrics(model: TabularTransformer, valid) -> dict[str, float]:
-    numeric, categorical, labels = valid
-    probs = model.predict_proba(numeric, categorical).numpy()
-    truth = labels.numpy().astype(int)
-    loss = F.binary_cross_entropy(torch.from_numpy(probs).clamp(1e-7, 1 - 1e-7), labels).item()
-    return {"roc_auc": roc_auc(truth, probs), "auprc": average_precision(truth, probs), "loss": loss}
-
-
-PRETRAIN_HOLDOUT = 0.05  # share of all rows held out to validate the pretraining (at least 500)
-
-
-def _pretrain_holdout(rows: np.ndarray, valid_rows: np.ndarray, seed: int) -> np.ndarray:
-    """Rows that validate the pretraining: the labelled validation rows plus a seeded sample of
-    the others, so that the reconstruction loss is measured on enough rows to be steady."""
-    rest = np.setdiff1d(rows, valid_rows)
-    extra = min(len(rest) // 2, max(500, int(PRETRAIN_HOLDOUT * len(rows))) - len(valid_rows))
-    picked = np.random.default_rng(seed).choice(rest, size=max(extra, 0), replace=False)
-    return np.sort(np.concatenate([valid_rows, picked]))
-
-
-class _FixedMaskBatches:
-    """Validation batches of the pretraining with masks drawn once (seeded): the same cells are
-    hidden at every epoch, so the loss changes only when the model does."""
-
-    def __init__(self, numeric: torch.Tensor, categorical: torch.Tensor, wrapper: MaskedFeatureModel,
-                 seed: int, batch_size: int = 1024):
-        generator = torch.Generator().manual_seed(seed)
-        cells = wrapper.model.num_numeric + wrapper.model.num_categorical
-        mask = torch.rand(len(numeric), cells, generator=generator) < wrapper.mask_rate
-        mask[torch.arange(len(numeric)), torch.randint(cells, (len(numeric),), generator=generator)] = True
-        self.batches = [(numeric[i:i + batch_size], categorical[i:i + batch_size], mask[i:i + batch_size])
-                        for i in range(0, len(numeric), batch_size)]
-
-
-def _reconstruction_metrics(wrapper: MaskedFeatureModel, data: _FixedMaskBatches) -> dict[str, float]:
-    device = next(wrapper.parameters()).device
-    total = count = 0.0
-    for numeric, categorical, mask in data.batches:
-        numeric, categorical, mask = numeric.to(device), categorical.to(device), mask.to(device)
-        cells = float(mask.sum())
-        total += float(masked_reconstruction_loss(wrapper, numeric, categorical, mask)) * cells
-        count += cells
-    return {"loss": total / max(count, 1.0)}
-
-
-def _monitor(truth: np.ndarray) -> tuple[str, str]:
-    """What early stopping and model choice watch on a labelled set: ROC-AUC, or the log-loss when
-    the set has fewer than ``SMALL_VALID_POSITIVES`` positives (an AUC from a handful of
-    positives jumps by chance between epochs; its standard error is ~0.04 with 40 positives)."""
-    return ("loss", "min") if truth.sum() < SMALL_VALID_POSITIVES else ("roc_auc", "max")
-
-
-class _Budget:
-    """What is left of ``--max-minutes`` for the next stage."""
-
-    def __init__(self, minutes: float | None):
-        self.end = None if minutes is None else time.monotonic() + 60 * minutes
-
-    def left(self) -> float | None:
-        return None if self.end is None else max(0.05, (self.end - time.monotonic()) / 60)
-
-
-def train_risk_model(table: Table, settings: RiskSettings, out_dir: str | Path,
-                     resume: str | Path | None = None) -> dict:
-    """Train on ``table`` and write the run directory; returns the contents of ``risk.json``."""
-    s, out = settings, Path(out_dir)
-    started, budget = time.monotonic(), _Budget(s.max_minutes)
-    schema = infer_schema(table, s.target, positive=s.positive, drop=s.drop, categorical=s.categorical,
-                          impute=s.impute, history=s.history)
-    data = encode(table, schema)
-    labels = data.labels
-    rows = np.arange(len(labels))
-    if s.label_fraction < 1.0:
-        unlabelled, labelled = stratified_split(labels, s.label_fraction, s.seed)
-    else:
-        unlabelled, labelled = rows[:0], rows
-    train_pos, valid_pos = stratified_split(labels[labelled], s.valid_fraction, s.seed + 1)
-    train_rows, valid_rows = labelled[train_pos], labelled[valid_pos]
-    for name, part in (("training", train_rows), ("validation", valid_rows)):
-        if len(np.unique(labels[part])) < 2:
-            raise ValueError(f"the {name} split has only one class ({len(part)} rows); "
-                             "use more data or a larger --label-fraction")
-    valid = _tensors(data, valid_rows, labels[valid_rows])
-    prior = float(labels[train_rows].mean())
-    pos_weight = (1 - prior) / prior
-    pretrain_epochs = s.pretrain_epochs if s.pretrain_epochs is not None else (30 if len(unlabelled) else 0)
-    pseudo_rounds = s.pseudo_rounds if s.pseudo_rounds is not None else (2 if len(unlabelled) else 0)
-    out.mkdir(parents=True, exist_ok=True)
-    say = print if s.verbose else (lambda *a, **k: None)
-
-    # 1. baselines
-    cardinalities = [len(schema.vocab[name]) + 1 for name in schema.categorical]
-    logreg = LogisticRegression(cardinalities).fit(data.numeric[train_rows], data.categorical[train_rows],
-                                                   labels[train_rows])
-    logreg.save(out / BASELINE_WEIGHTS)
-    logreg_valid = logreg.predict_proba(data.numeric[valid_rows], data.categorical[valid_rows])
-    truth_valid = labels[valid_rows]
-    baselines = {"class_prior": {"roc_auc": 0.5, "auprc": float(truth_valid.mean())},
-                 "logistic_regression": {"roc_auc": roc_auc(truth_valid, logreg_valid),
-                                         "auprc": average_precision(truth_valid, logreg_valid)}}
-    logreg_scores = baselines["logistic_regression"]
-    say(f"baselines on validation: logistic regression ROC-AUC {logreg_scores['roc_auc']:.4f} "
-        f"AUPRC {logreg_scores['auprc']:.4f}; prior AUPRC {truth_valid.mean():.4f}")
-
-    seed_everything(s.seed)
-    config = RiskModelConfig(schema=schema.to_dict(), d_model=s.d_model, nhead=s.nhead,
-                             num_layers=s.num_layers, dim_feedforward=2 * s.d_model, dropout=s.dropout)
-    model = TabularTransformer(config)
-    model.normalizer.fit(data.numeric[np.concatenate([train_rows, unlabelled])])
-
-    def train_config(epochs: int, monitor: str, mode: str, seed: int = s.seed) -> TrainConfig:
-        return TrainConfig(epochs=epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay,
-                           patience=s.patience, monitor=monitor, mode=mode, seed=seed, device=s.device,
-                           max_minutes=budget.left(), progress=False, verbose=s.verbose, log_every=0)
-
-    # 2. masked-feature pretraining on every row of the file (no labels used)
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from tasks.risk import train
+    >>> from tasks.risk.config import RiskTrainConfig, risk_encoder
+    >>> from tasks.risk.synthetic import SimulatorConfig, write_transactions
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_transactions(folder / "tx.csv", SimulatorConfig(customers=40, days=20))
+    >>> config = RiskTrainConfig(encoder=risk_encoder(d_model=16, nhead=2, num_layers=1), epochs=1)
+    >>> run = train(folder / "tx.csv", folder / "run", config, device="cpu", verbose=False)
+    >>> sorted(run.metrics), run.model.info["chosen_model"]
+    (['auprc', 'loss', 'roc_auc'], 'finetune')
+    """
+    started = time.monotonic()
+    config = config if config is not None else RiskTrainConfig()
+    table = as_table(data)
+    target, drop = resolve_target(table, target, drop)
+    schema = infer_schema(table, target, positive=positive, drop=drop, categorical=categorical,
+                          impute=impute, history=history)
+    encoded = encode(table, schema)
+    rows = split_rows(encoded.labels, config.label_fraction, config.valid_fraction, seed)
+    settings = {"config": config.to_dict(), "target": target, "positive": positive, "drop": drop,
+                "categorical": list(categorical), "impute": impute, "history": history, "seed": seed,
+                "device": device, "max_minutes": max_minutes}
+    session = Session(encoded, rows, config, Path(out_dir), seed, device, max_minutes, verbose, settings,
+                      started)
+    session.out.mkdir(parents=True, exist_ok=True)
+    baselines = _fit_baselines(session, schema)
+    model = _new_model(session, schema)
     stages = []
-    if pretrain_epochs:
-        say(f"pretraining (masked-feature reconstruction) on {len(rows)} rows")
-        wrapper = MaskedFeatureModel(model)
-        pretrain_valid = _pretrain_holdout(rows, valid_rows, s.seed)
-        trainer = Trainer(wrapper, train_config(pretrain_epochs, "loss", "min"),
-                          loss_fn=lambda m, b: masked_reconstruction_loss(m, b[0], b[1]),
-                          train_data=TensorDataset(*_tensors(data, np.setdiff1d(rows, pretrain_valid))),
-                          valid_data=_FixedMaskBatches(*_tensors(data, pretrain_valid), wrapper, s.seed),
-                          evaluate_fn=_reconstruction_metrics, out_dir=out / "pretrain")
-        result = trainer.fit()
-        stages.append({"stage": "pretrain", "best_loss": result.best_metric, "epochs": result.epochs_run})
-        model = wrapper.model.cpu()
-    initial_state = copy.deepcopy(model.state_dict())
-    candidates: list[tuple[float, TabularTransformer, str]] = []   # (score, model, stage name)
-    monitor, mode = _monitor(truth_valid)                  # early stopping and model choice
-    # The first teacher's members are cross-fitted: with a few hundred labels, one validation
-    # split of ~40 positives stops every member at the same noisy epoch and they all see the same
-    # rows, so their mean is hardly an ensemble. Member j instead trains on the labelled train
-    # rows outside fold j and early-stops on fold j (a bigger stopping set, different rows per
-    # member). ``valid`` stays untouched: it scores every candidate and sets the threshold.
-    soft = s.pseudo_labels == "soft" and len(unlabelled) > 0 and pseudo_rounds > 0
-    teachers = s.pseudo_teachers if soft else 1
-    folds = stratified_folds(labels[train_rows], teachers, s.seed + 2) if teachers > 1 else None
+    if _pretrain_epochs(session):
+        model, stage = _pretrain(session, model)
+        stages.append(stage)
+    tuning = _fine_tune(session, model, resume)
+    model, chosen = tuning.kept()
+    model.save_pretrained(session.out)
+    info = _decide_and_record(session, model, chosen, baselines, stages + tuning.stages)
+    return Run(session.out, load(session.out), info["valid"], info["train_seconds"])
 
-    # 3 + 4. fine-tuning, then pseudo-labelling rounds (each from the same initial weights)
-    def train_fn(row_idx: torch.Tensor, row_labels: torch.Tensor, previous) -> TabularTransformer:
-        """Train from the pretrained weights; ``row_labels``: (N,) 0/1 or (N, 2) soft targets."""
-        if row_labels.ndim == 2:
-            row_labels = row_labels[:, 1]                                        # P(positive)
-        seed = s.seed + len(candidates)                                          # one per model
-        seed_everything(seed)
-        net = TabularTransformer(config)
-        net.load_state_dict(initial_state)
-        net.init_prior(prior)
-        if previous is not None:
-            name = f"pseudo_{sum(c[2].startswith('pseudo') for c in candidates) + 1}"
-        else:
-            name = f"teacher_{len(candidates) + 1}" if candidates else "finetune"
-        idx, row_labels = row_idx.numpy(), row_labels.numpy()
-        epochs = s.epochs if previous is None else s.pseudo_epochs
-        stop_set, stop_data, stop_monitor, stop_mode = "validation", valid, monitor, mode
-        if previous is None and folds is not None:                               # teacher member j
-            stop_set, fold = f"fold {len(candidates)}", folds == len(candidates)  # (N_L,) as idx
-            stop_data = _tensors(data, idx[fold], row_labels[fold])
-            stop_monitor, stop_mode = _monitor(row_labels[fold])
-            idx, row_labels = idx[~fold], row_labels[~fold]
-        trainer = Trainer(net, train_config(epochs, stop_monitor, stop_mode, seed),
-                          loss_fn=lambda m, b: binary_loss(s.loss, m(b[0], b[1]), b[2], pos_weight),
-                          train_data=TensorDataset(*_tensors(data, idx, row_labels)),
-                          valid_data=stop_data, evaluate_fn=_valid_metrics,
-                          out_dir=out if name == "finetune" else out / name, task_config=asdict(s))
-        say(f"{name}: {len(idx)} rows ({float(row_labels.sum()):.0f} positive)")
-        result = trainer.fit(resume=resume if name == "finetune" else None)
-        net = net.cpu()
-        score = _valid_metrics(net, valid)[monitor] * (1 if mode == "max" else -1)
-        candidates.append((score, net, name))
-        stages.append({"stage": name, "rows": len(idx), f"valid_{monitor}": abs(score),
-                       "early_stopping_set": stop_set,
-                       f"best_stop_{stop_monitor}": result.best_metric,
-                       "epochs": result.epochs_run, "stop_reason": result.stop_reason})
-        return net
 
-    def predict_fn(net: TabularTransformer, row_idx: torch.Tensor) -> torch.Tensor:
-        p = net.predict_proba(*_tensors(data, row_idx.numpy()))
-        return torch.stack([1 - p, p], dim=1)                                    # (N, 2)
+def _fit_baselines(session: Session, schema: Schema) -> dict[str, dict[str, float]]:
+    """Stage 1: fit and save the logistic regression; both baselines' scores on validation."""
+    data, rows, labels = session.data, session.rows, session.labels
+    cardinalities = [len(schema.vocab[name]) + 1 for name in schema.categorical]
+    logreg = LogisticRegression(cardinalities).fit(data.numeric[rows.train], data.categorical[rows.train],
+                                                   labels[rows.train])
+    logreg.save(session.out / BASELINE_WEIGHTS)
+    scores = logreg.predict_proba(data.numeric[rows.valid], data.categorical[rows.valid])
+    truth = labels[rows.valid]
+    baselines = {"class_prior": {"roc_auc": 0.5, "auprc": float(truth.mean())},
+                 "logistic_regression": {"roc_auc": roc_auc(truth, scores),
+                                         "auprc": average_precision(truth, scores)}}
+    logreg_scores = baselines["logistic_regression"]
+    session.say(f"baselines on validation: logistic regression ROC-AUC {logreg_scores['roc_auc']:.4f} "
+                f"AUPRC {logreg_scores['auprc']:.4f}; prior AUPRC {truth.mean():.4f}")
+    return baselines
 
-    labelled_idx, labelled_y = torch.from_numpy(train_rows), torch.from_numpy(labels[train_rows])
-    if s.pseudo_labels == "soft":
-        distill(train_fn, predict_fn, labelled_idx, labelled_y, torch.from_numpy(unlabelled), num_classes=2,
-                rounds=pseudo_rounds, teachers=teachers, temperature=s.pseudo_temperature)
+
+def _new_model(session: Session, schema: Schema) -> TabularTransformer:
+    """A seeded model for ``schema``, its normalisation fitted on the train and unlabelled rows."""
+    seed_everything(session.seed)
+    model = TabularTransformer(RiskModelConfig(schema=schema.to_dict(), encoder=session.config.encoder))
+    rows = session.rows
+    model.normalizer.fit(session.data.numeric[np.concatenate([rows.train, rows.unlabelled])])
+    return model
+
+
+def _pretrain_epochs(session: Session) -> int:
+    epochs = session.config.pretrain_epochs
+    return epochs if epochs is not None else (30 if len(session.rows.unlabelled) else 0)
+
+
+def _pseudo_rounds(session: Session) -> int:
+    rounds = session.config.pseudo_rounds
+    return rounds if rounds is not None else (2 if len(session.rows.unlabelled) else 0)
+
+
+def _pretrain(session: Session, model: TabularTransformer) -> tuple[TabularTransformer, dict]:
+    """Stage 2: masked-feature reconstruction on every row of the file (no labels used)."""
+    rows = session.rows
+    session.say(f"pretraining (masked-feature reconstruction) on {len(rows.all)} rows")
+    wrapper = MaskedFeatureModel(model)
+    held_out = pretrain_holdout(rows.all, rows.valid, session.seed)
+    trainer = Trainer(wrapper, session.trainer_config(_pretrain_epochs(session), "loss", "min"),
+                      loss_fn=lambda m, b: masked_reconstruction_loss(m, b[0], b[1]),
+                      train_data=TensorDataset(*session.tensors(np.setdiff1d(rows.all, held_out))),
+                      valid_data=FixedMaskBatches(*session.tensors(held_out), wrapper, session.seed),
+                      evaluate_fn=reconstruction_metrics, out_dir=session.out / "pretrain")
+    result = trainer.fit()
+    return wrapper.model.cpu(), {"stage": "pretrain", "best_loss": result.best_metric,
+                                 "epochs": result.epochs_run}
+
+
+def _fine_tune(session: Session, model: TabularTransformer, resume) -> FineTuning:
+    """Stages 3 and 4: the first model (or cross-fitted teachers), then the pseudo-label rounds."""
+    config, rows, labels = session.config, session.rows, session.labels
+    rounds = _pseudo_rounds(session)
+    soft = config.pseudo_labels == "soft" and len(rows.unlabelled) > 0 and rounds > 0
+    teachers = config.pseudo_teachers if soft else 1
+    folds = stratified_folds(labels[rows.train], teachers, session.seed + 2) if teachers > 1 else None
+    tuning = FineTuning(session, model.config, copy.deepcopy(model.state_dict()), folds, resume)
+    labelled_idx, labelled_y = torch.from_numpy(rows.train), torch.from_numpy(labels[rows.train])
+    unlabelled = torch.from_numpy(rows.unlabelled)
+    if config.pseudo_labels == "soft":
+        distill(tuning.train_one, tuning.predict, labelled_idx, labelled_y, unlabelled, num_classes=2,
+                rounds=rounds, teachers=teachers, temperature=config.pseudo_temperature)
     else:
-        self_train(train_fn, predict_fn, labelled_idx, labelled_y, torch.from_numpy(unlabelled),
-                   rounds=pseudo_rounds, select_fn=lambda p: select_top_fraction(
-                       p, s.pseudo_fraction, torch.tensor([1 - prior, prior])))
-    # With ~40 validation positives, a choice among the teachers and the students would mostly
-    # pick noise; a student has learnt from the whole ensemble and the unlabelled rows, a
-    # teacher member from all but one fold of the labels, so only the students compete.
-    students = [c for c in candidates if c[2].startswith("pseudo")]
-    _, model, chosen = max(students or candidates, key=lambda c: c[0])
-    model.save_pretrained(out)
+        share = torch.tensor([1 - tuning.prior, tuning.prior])
+        self_train(tuning.train_one, tuning.predict, labelled_idx, labelled_y, unlabelled, rounds=rounds,
+                   select_fn=lambda p: select_top_fraction(p, config.pseudo_fraction, share))
+    return tuning
 
-    # 5. decision threshold on validation
-    valid_probs = model.predict_proba(valid[0], valid[1]).numpy()
-    threshold = choose_threshold(truth_valid, valid_probs, s.cost_fn, s.cost_fp, s.target_precision)
-    rule = ("min expected cost" if s.cost_fn is not None else
-            "target precision" if s.target_precision is not None else "max F1")
-    info = {"threshold": threshold, "threshold_rule": rule, "cost_fn": s.cost_fn, "cost_fp": s.cost_fp,
-            "target_precision": s.target_precision, "chosen_model": chosen, "train_positive_rate": prior,
-            "rows": {"total": len(rows), "labelled_train": len(train_rows), "valid": len(valid_rows),
-                     "unlabelled": len(unlabelled)},
-            "valid": _valid_metrics(model, valid), "baselines_valid": baselines, "stages": stages,
-            "imputed": data.imputed, "train_seconds": time.monotonic() - started, "settings": asdict(s)}
-    (out / RISK_INFO).write_text(json.dumps(info, indent=2) + "\n")
-    say(f"chose {chosen} (best validation {monitor}: {info['valid'][monitor]:.4f}); "
-        f"threshold {threshold:.4f} ({rule})")
+
+def _decide_and_record(session: Session, model: TabularTransformer, chosen: str,
+                       baselines: dict, stages: list[dict]) -> dict:
+    """Stage 5: the decision threshold on validation; writes and returns ``risk.json``."""
+    config, rows, labels = session.config, session.rows, session.labels
+    valid = session.tensors(rows.valid, labels[rows.valid])
+    truth = labels[rows.valid]
+    probs = model.predict_proba(valid[0], valid[1]).numpy()
+    threshold = choose_threshold(truth, probs, config.cost_fn, config.cost_fp, config.target_precision)
+    prior = float(labels[rows.train].mean())
+    info = {"threshold": threshold, "threshold_rule": config.threshold_rule, "cost_fn": config.cost_fn,
+            "cost_fp": config.cost_fp, "target_precision": config.target_precision, "chosen_model": chosen,
+            "train_positive_rate": prior,
+            "rows": {"total": len(rows.all), "labelled_train": len(rows.train), "valid": len(rows.valid),
+                     "unlabelled": len(rows.unlabelled)},
+            "valid": valid_metrics(model, valid), "baselines_valid": baselines, "stages": stages,
+            "imputed": session.data.imputed, "train_seconds": time.monotonic() - session.started,
+            "settings": session.settings}
+    (session.out / RISK_INFO).write_text(json.dumps(info, indent=2) + "\n")
+    monitor, _ = monitor_for(truth)
+    session.say(f"chose {chosen} (best validation {monitor}: {info['valid'][monitor]:.4f}); "
+                f"threshold {threshold:.4f} ({config.threshold_rule})")
     return info
