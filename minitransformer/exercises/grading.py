@@ -16,13 +16,20 @@ import sys
 import tempfile
 from pathlib import Path
 
+from minitransformer.errors import UsageError
 from minitransformer.exercises.catalogue import EXERCISES, Exercise, by_id
 
 __all__ = ["run_tests", "verdict", "check", "progress"]
 
 
 def run_tests(repo: Path, exercise_ids: list[str] | None = None) -> list[dict]:
-    """Run pytest in ``repo`` (only the given exercises' tests) and return per-test outcomes."""
+    """Run pytest in ``repo`` (only the given exercises' tests) and return per-test outcomes.
+
+    Raises:
+        UsageError: the tests imported the ``minitransformer`` package from outside ``repo``
+            (e.g. through ``PYTHONPATH``): their verdict would be about another tree.
+    """
+    repo = Path(repo).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         files = sorted({f for e in EXERCISES if not exercise_ids or e.id in exercise_ids
@@ -32,7 +39,14 @@ def run_tests(repo: Path, exercise_ids: list[str] | None = None) -> list[dict]:
         for exercise_id in exercise_ids or [e.id for e in EXERCISES]:
             command.append(f"--exercise={exercise_id}")
         subprocess.run(command, cwd=repo, capture_output=True, text=True)
-        return json.loads(report.read_text()) if report.exists() else []
+        if not report.exists():
+            return []
+        result = json.loads(report.read_text())
+    package = Path(result["package"])
+    if not package.is_relative_to(repo):
+        raise UsageError(f"{repo}: its tests imported minitransformer from {package}, another tree; "
+                         f"unset PYTHONPATH and run the command again inside {repo}")
+    return result["outcomes"]
 
 
 def verdict(exercise: Exercise, outcomes: list[dict]) -> tuple[str, str]:

@@ -30,7 +30,7 @@ def _pytest(tree: Path, args: list[str]) -> list[dict]:
     subprocess.run(command, cwd=tree, capture_output=True, text=True)
     if not report.exists():
         raise RuntimeError(f"{tree}: pytest wrote no report (does the student tree import?)")
-    return json.loads(report.read_text())
+    return json.loads(report.read_text())["outcomes"]
 
 
 def check_full_tree(repo: Path) -> list[str]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import py_compile
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from minitransformer.exercises import grading
+from minitransformer.errors import UsageError
+from minitransformer.exercises import course_root, grading, tree_to_grade
 from minitransformer.exercises.catalogue import EXERCISES, by_id, sort_key
 from minitransformer.exercises.student import (
     STUDENT_MARKER,
@@ -125,11 +129,86 @@ def test_destination_must_be_new_or_empty(tmp_path):
 
 
 @needs_solutions
-def test_check_reports_not_started_then_passed(tmp_path):
-    """Grading: a stripped exercise is 'not started'; the solution tree passes it."""
+def test_check_reports_not_started_with_the_file_to_edit(tmp_path):
+    """Grading: a stripped exercise is 'not started', and the hint names its file (the solution
+    tree passing it: see test_grading_the_reference_solution_takes_a_flag_and_says_so)."""
     tree = make_student_tree(REPO, tmp_path / "course", only_missing="1.3")
     status, hint = grading.check(tree, "1.3")
     assert status == "not started", hint
     assert "masks.py" in hint
-    status, hint = grading.check(REPO, "1.3")
-    assert status == "passed", hint
+
+
+def _minitransformer(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``python -m minitransformer ARGS`` in ``cwd``, as a student would from a shell there."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return subprocess.run([sys.executable, "-m", "minitransformer", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@needs_solutions
+def test_student_walk_through_grades_the_course_copy_and_nothing_else(tmp_path):
+    """Make a course copy; progress: all not started; implement 1.1: it turns green; checking
+    from outside the copy is refused with the command to run; every verdict names its folder."""
+    course = tmp_path / "course"
+    made = _minitransformer("exercises", "make", str(course), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+
+    progress = _minitransformer("exercises", "progress", cwd=course / "docs")  # from a subfolder too
+    assert progress.returncode == 0, progress.stderr
+    assert f"grading the course copy in {course.resolve()}" in progress.stdout
+    rows = [line for line in progress.stdout.splitlines() if re.match(r"\s*\d+\.\d+\s", line)]
+    assert len(rows) == len(EXERCISES)
+    assert all(row.endswith("not started") for row in rows), progress.stdout
+    assert f"0/{len(EXERCISES)} exercises passed" in progress.stdout
+
+    # the student writes exercise 1.1: the reference solution's region, the rest still stripped
+    source = (REPO / "minitransformer" / "nn" / "functional.py").read_text(encoding="utf-8")
+    (course / "minitransformer" / "nn" / "functional.py").write_text(
+        strip_exercises(source, keep={"1.1"}), encoding="utf-8")
+    check = _minitransformer("exercises", "check", "1.1", cwd=course)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"grading the course copy in {course.resolve()}" in check.stdout
+    assert "Exercise 1.1 (Stable softmax (forward and backward)): PASSED" in check.stdout
+
+    outside = _minitransformer("exercises", "check", "1.2", cwd=tmp_path)
+    assert outside.returncode == 2
+    assert "PASSED" not in outside.stdout and "Traceback" not in outside.stderr
+    message = outside.stderr.strip()
+    assert message.count("\n") == 0, message
+    assert "is not inside a course copy" in message
+    assert ("minitransformer exercises make ~/course && cd ~/course && "
+            "minitransformer exercises check 1.2") in message
+    assert "--reference" in message
+
+
+@needs_solutions
+def test_grading_the_reference_solution_takes_a_flag_and_says_so(tmp_path):
+    """``--reference`` grades the repository the package comes from, and prints its path."""
+    refused = _minitransformer("exercises", "progress", cwd=tmp_path)
+    assert refused.returncode == 2 and "exercises progress" in refused.stderr
+    reference = _minitransformer("exercises", "check", "1.3", "--reference", cwd=tmp_path)
+    assert reference.returncode == 0, reference.stdout + reference.stderr
+    assert f"grading the reference solution in {REPO}" in reference.stdout
+    assert "PASSED" in reference.stdout
+
+
+def test_course_root_is_the_nearest_folder_with_the_marker(tmp_path):
+    """course_root walks up from a subfolder; outside a copy it is None and grading is refused."""
+    (tmp_path / "course" / "tests" / "nn").mkdir(parents=True)
+    (tmp_path / "course" / STUDENT_MARKER).write_text("upto=\n")
+    assert course_root(tmp_path / "course" / "tests" / "nn") == (tmp_path / "course").resolve()
+    assert course_root(tmp_path) is None
+    assert tree_to_grade("progress", False, tmp_path / "course") == ((tmp_path / "course").resolve(),
+                                                                     "the course copy")
+    with pytest.raises(UsageError, match=r"not inside a course copy.*exercises progress"):
+        tree_to_grade("progress", False, tmp_path)
+
+
+@needs_solutions
+def test_grading_refuses_a_tree_whose_tests_import_another_package(tmp_path, monkeypatch):
+    """Tests that import minitransformer from elsewhere (PYTHONPATH) cannot grade the copy."""
+    tree = make_student_tree(REPO, tmp_path / "course", only_missing="1.3")
+    (tree / "minitransformer").rename(tree / "moved")  # the copy's package is gone: REPO's is used
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    with pytest.raises(UsageError, match=r"imported minitransformer from .*another tree"):
+        grading.check(tree, "1.3")
