@@ -121,17 +121,40 @@ def cjk_font() -> str | None:
     """The name of an installed font with Chinese characters, or None.
 
     Looks for the names in :data:`CJK_FONTS` in matplotlib's font list, then for any font whose
-    name says CJK, Han, Hei, Song, Ming or Kai.
+    name says CJK, Han, Hei, Song, Ming or Kai. matplotlib builds that list once and caches it, so
+    a font installed later is missing from it: when none is found, the system's font files the
+    list does not know are added to it (for this process) and the search is made again.
     """
     require_matplotlib()
     from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
+    found = _cjk_font_in(font_manager.fontManager.ttflist)
+    if found is None and _add_fonts_installed_since_the_cache(font_manager):
+        found = _cjk_font_in(font_manager.fontManager.ttflist)
+    return found
+
+
+def _cjk_font_in(fonts: Iterable[Any]) -> str | None:
+    """The preferred CJK font name among matplotlib ``FontEntry``s ``fonts``, or None."""
+    installed = {font.name for font in fonts}
     for name in CJK_FONTS:
         if name in installed:
             return name
     hints = ("CJK", "Han Sans", "Han Serif", "Hei", "Song", "Ming", "Kai", "WenQuanYi")
     return next((name for name in sorted(installed) if any(h in name for h in hints)), None)
+
+
+def _add_fonts_installed_since_the_cache(font_manager: Any) -> int:
+    """Add to matplotlib's font list the system font files it lacks; returns how many."""
+    known = {font.fname for font in font_manager.fontManager.ttflist}
+    added = 0
+    for path in sorted(set(font_manager.findSystemFonts()) - known):
+        try:
+            font_manager.fontManager.addfont(path)
+            added += 1
+        except (OSError, RuntimeError, ValueError):  # a file FreeType cannot read: skip it
+            continue
+    return added
 
 
 def has_cjk(texts: Iterable[object]) -> bool:
@@ -166,7 +189,8 @@ def _warn_missing_cjk_font() -> None:
     if not _cjk_warned:
         _cjk_warned = True
         warnings.warn("no font with Chinese characters found: they are drawn as boxes; install one, "
-                      "e.g. 'apt install fonts-noto-cjk' or 'fonts-wqy-zenhei'", stacklevel=5)
+                      "e.g. 'sudo apt-get install fonts-noto-cjk' (Debian, Ubuntu) or "
+                      "'fonts-wqy-zenhei'", stacklevel=5)
 
 
 def _short(label: object, width: int = 14) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -109,7 +110,9 @@ def test_a_cjk_font_is_chosen_from_the_installed_fonts(monkeypatch):
     from matplotlib import font_manager
 
     def installed(*names):
-        monkeypatch.setattr(font_manager.fontManager, "ttflist", [SimpleNamespace(name=n) for n in names])
+        fonts = [SimpleNamespace(name=n, fname=f"/fonts/{n}.ttf") for n in names]
+        monkeypatch.setattr(font_manager.fontManager, "ttflist", fonts)
+        monkeypatch.setattr(font_manager, "findSystemFonts", lambda *args, **kwargs: [])  # no other file
         plotting.cjk_font.cache_clear()
         return plotting.cjk_font()
 
@@ -117,6 +120,57 @@ def test_a_cjk_font_is_chosen_from_the_installed_fonts(monkeypatch):
         assert installed("DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC") == "Noto Sans CJK SC"
         assert installed("DejaVu Sans", "Some Hei Font") == "Some Hei Font"  # found by its name
         assert installed("DejaVu Sans", "STIXGeneral") is None
+    finally:
+        plotting.cjk_font.cache_clear()
+
+
+def test_a_font_installed_after_matplotlib_built_its_font_cache_is_found(monkeypatch):
+    """matplotlib lists the fonts once and caches the list: a font installed later is on disk but
+    not in the list. Stand-in for the CJK font: matplotlib's own DejaVu Sans Mono, taken out of
+    the list; cjk_font finds its file among the system's fonts and adds it."""
+    from matplotlib import font_manager
+
+    mono = font_manager.findfont("DejaVu Sans Mono", fallback_to_default=False)
+    stale = [font for font in font_manager.fontManager.ttflist if font.name != "DejaVu Sans Mono"]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)  # the list from before the install
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *args, **kwargs: [mono])
+    monkeypatch.setattr(plotting, "CJK_FONTS", ("DejaVu Sans Mono",))
+    plotting.cjk_font.cache_clear()
+    try:
+        assert plotting.cjk_font() == "DejaVu Sans Mono"
+        assert mono in {font.fname for font in font_manager.fontManager.ttflist}
+    finally:
+        plotting.cjk_font.cache_clear()
+
+
+def _cjk_font_files() -> set[str]:
+    """The font files on disk with Chinese characters (Noto CJK, WenQuanYi, ...), by file name."""
+    from matplotlib import font_manager
+
+    names = ("cjk", "wqy", "droidsansfallback", "sourcehan", "uming", "ukai")
+    return {path for path in font_manager.findSystemFonts()
+            if any(name in Path(path).name.lower() for name in names)}
+
+
+def test_chinese_labels_are_drawn_with_a_cjk_font_installed_after_the_font_cache(tmp_path, monkeypatch,
+                                                                                 encoder_maps):
+    """With a Chinese font on disk (e.g. 'sudo apt-get install fonts-noto-cjk') that matplotlib's
+    cached font list predates, Chinese labels are drawn with it: no missing-glyph warning."""
+    from matplotlib import font_manager
+
+    paths = _cjk_font_files()
+    if not paths:
+        pytest.skip("no font file with Chinese characters on this machine (e.g. fonts-noto-cjk)")
+    stale = [font for font in font_manager.fontManager.ttflist if font.fname not in paths]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    monkeypatch.setattr(plotting, "_cjk_warned", False)
+    plotting.cjk_font.cache_clear()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert_png(plot_attention(encoder_maps, tmp_path / "zh.png", query_labels=list("我的退款呢")))
+        assert plotting.cjk_font() is not None
+        assert not [str(w.message) for w in caught if "font" in str(w.message).lower()]
     finally:
         plotting.cjk_font.cache_clear()
 
