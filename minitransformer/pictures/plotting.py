@@ -194,8 +194,18 @@ def _warn_missing_cjk_font() -> None:
 
 
 def _short(label: object, width: int = 14) -> str:
+    """``label`` in at most ``width`` characters: its start, "…", and its last word.
+
+    The last word (from the last ``_``, ``/``, ``-`` or space on, when it is short) is kept so
+    that names which differ only at the end stay apart: ``terminal_risk_7d`` and
+    ``terminal_risk_30d`` become ``terminal_r…_7d`` and ``terminal_…_30d``.
+    """
     text = str(label)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    cut = max(text.rfind(sep) for sep in "_/- ")
+    tail = text[cut:] if 0 < cut and len(text) - cut <= width // 2 else text[len(text) - (width - 1) // 2:]
+    return text[: width - 1 - len(tail)] + "…" + tail
 
 
 # ---------------------------------------------------------------------------- attention

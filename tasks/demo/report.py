@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -84,6 +85,11 @@ figcaption{font-size:.9rem;color:#555}pre{background:#f6f6f6;padding:.6rem;overf
 .no{color:#b00}.yes{color:#070}"""
 
 
+def _inline(text: str) -> str:
+    """``text`` as HTML, its Markdown code spans (`like this`) as ``<code>`` elements."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def _html(results, rows, about: list[str], failures: list[str], root: Path) -> str:
     e = html.escape
     cells = []
@@ -92,19 +98,20 @@ def _html(results, rows, about: list[str], failures: list[str], root: Path) -> s
                f"<td>{e(row[3])}</td>", f'<td class="num">{e(row[4])}</td>',
                f'<td class="{e(row[5])}">{e(row[5])}</td>', f'<td class="num">{e(row[6])}</td>']
         cells.append("<tr>" + "".join(tds) + "</tr>")
-    body = ["<h1>minitransformer demo report</h1>", "<ul>", *[f"<li>{e(line)}</li>" for line in about],
+    body = ["<h1>minitransformer demo report</h1>", "<ul>", *[f"<li>{_inline(line)}</li>" for line in about],
             "</ul>", "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in HEADER) + "</tr>", *cells,
             "</table>"]
-    body += [f'<p class="no"><b>Failed:</b> {e(failure)}</p>' for failure in failures]
+    body += [f'<p class="no"><b>Failed:</b> {_inline(failure)}</p>' for failure in failures]
     for result in results:
-        body += [f"<h2>{e(result.name)}</h2>", f"<p>Data: {e(result.data)}.</p>"]
-        body += [f"<p>{e(note)}</p>" for note in result.notes]
+        body += [f"<h2>{e(result.name)}</h2>", f"<p>Data: {_inline(result.data)}.</p>"]
+        body += [f"<p>{_inline(note)}</p>" for note in result.notes]
         body += [f"<p>Trained model: <code>{e(_relative(result.run_dir, root))}/</code>. Try, from the "
                  "folder the demo ran in:</p>",
-                 f"<pre>{e(command_line(result.next_command))}</pre>", f"<p>({e(result.next_note)}.)</p>"]
+                 f"<pre>{e(command_line(result.next_command))}</pre>",
+                 f"<p>({_inline(result.next_note)}.)</p>"]
         for picture in result.pictures:
             body += [f'<figure><img src="{e(_relative(picture.path, root))}" alt="{e(picture.caption)}">'
-                     f"<figcaption>{e(picture.caption)}.</figcaption></figure>"]
+                     f"<figcaption>{_inline(picture.caption)}.</figcaption></figure>"]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>minitransformer demo report</title>"
             f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

@@ -15,6 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("matplotlib")
 
@@ -105,6 +107,23 @@ def test_only_picture_file_names_are_accepted(tmp_path, encoder_maps):
         plot_attention(encoder_maps, tmp_path / "att.jpg", query_labels=list("abcde"))
 
 
+def test_long_tick_labels_keep_their_last_word_so_they_stay_apart():
+    """The risk model's three terminal-risk columns were all drawn as 'terminal_risk…'."""
+    names = ["terminal_risk_1d", "terminal_risk_7d", "terminal_risk_30d", "customer_mean_amount_30d"]
+    short = [plotting._short(name) for name in names]
+    assert short == ["terminal_r…_1d", "terminal_r…_7d", "terminal_…_30d", "customer_…_30d"]
+    assert len(set(short)) == len(names) and all(len(s) <= 14 for s in short), short
+    assert plotting._short("[CLS]") == "[CLS]"
+
+
+@settings(max_examples=50)
+@given(st.text(min_size=0, max_size=40), st.integers(min_value=5, max_value=30))
+def test_a_shortened_label_fits_its_width_and_a_short_one_is_unchanged(label, width):
+    short = plotting._short(label, width)
+    assert len(short) <= width
+    assert short == label if len(label) <= width else short.endswith(label[-1]) and "…" in short
+
+
 # ---------------------------------------------------------------------------- fonts
 def test_a_cjk_font_is_chosen_from_the_installed_fonts(monkeypatch):
     from matplotlib import font_manager
@@ -131,7 +150,7 @@ def test_a_font_installed_after_matplotlib_built_its_font_cache_is_found(monkeyp
     from matplotlib import font_manager
 
     mono = font_manager.findfont("DejaVu Sans Mono", fallback_to_default=False)
-    stale = [font for font in font_manager.fontManager.ttflist if font.name != "DejaVu Sans Mono"]
+    stale = [font for font in font_manager.fontManager.ttflist if font.name == "DejaVu Sans"]
     monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)  # the list from before the install
     monkeypatch.setattr(font_manager, "findSystemFonts", lambda *args, **kwargs: [mono])
     monkeypatch.setattr(plotting, "CJK_FONTS", ("DejaVu Sans Mono",))

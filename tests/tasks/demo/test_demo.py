@@ -133,3 +133,21 @@ def test_best_baseline_and_the_table():
     assert rows[1][0] == "" and rows[1][-1] == ""                # the use case and time once
     lines = markdown_table(rows).splitlines()
     assert len(lines) == 4 and len({len(line) for line in lines}) == 1   # columns line up
+
+
+def test_the_html_report_shows_code_spans_as_code_not_backticks(tmp_path):
+    """The report's header line ``command: `minitransformer demo ...` `` showed its backticks."""
+    import re
+
+    from tasks.demo.report import write_report
+
+    result = _fake_result(tmp_path)
+    result.notes = ["the model attended to `amount` most"]
+    about = ["command: `minitransformer demo --quick --seed 0` (quick setting), 0.5 minutes in all"]
+    page = write_report(tmp_path, [result], about)["html"].read_text(encoding="utf-8")
+    assert "<code>minitransformer demo --quick --seed 0</code>" in page
+    assert "<code>amount</code>" in page
+    shown = re.sub(r"<(pre|code|style)>.*?</\1>|<[^>]+>", "", page, flags=re.DOTALL)
+    assert "`" not in shown
+    assert "`minitransformer demo" in (tmp_path / "README.md").read_text(encoding="utf-8")  # Markdown: kept
+
