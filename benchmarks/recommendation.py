@@ -5,9 +5,11 @@ Usage::
     python benchmarks/recommendation.py [--quick] [--bert4rec] [--ml1m] [--time-to-target 20]
                                         [--out DIR]
 
-Runs ``minitransformer recommend train`` with its defaults (SASRec, full-softmax cross-entropy)
-on ``../shared/data/recsys/amazon-beauty/Beauty.txt``, then ``recommend evaluate`` on the test
-split with the full-ranking protocol (history excluded) and the sampled protocol (100 uniform
+Trains a recommender with the head's defaults (SASRec, full-softmax cross-entropy; the Python
+verb ``tasks.recommendation.train``, what ``minitransformer recommend train`` runs) on
+``../shared/data/recsys/amazon-beauty/Beauty.txt``, then scores the saved model on the test
+split (``tasks.recommendation.evaluate``) with the full-ranking protocol (history excluded) and
+the sampled protocol (100 uniform
 negatives), and prints a Markdown report with the baselines and published anchors.
 
 * ``--bert4rec`` also trains the BERT4Rec-style model with the SASRec run's training time as
@@ -27,17 +29,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import shared_data  # noqa: E402
-from minitransformer.cli.main import main as cli  # noqa: E402
 
 BEAUTY = ("recsys", "amazon-beauty", "Beauty.txt")
 ML1M = ("recsys", "ml-1m")
@@ -53,31 +54,29 @@ SAMPLED_ANCHORS = [("SASRec", "S3-Rec paper (Zhou et al., CIKM 2020), as quoted 
 ML1M_ANCHOR = ("gSASRec", "gSASRec paper (Petrov & Macdonald, RecSys 2023)", 0.1726)
 
 
-def train_and_evaluate(data: Path, run_dir: Path, options: list[str],
-                       protocols=("full", "sampled")) -> dict:
-    """``recommend train`` then ``recommend evaluate --json`` per protocol."""
+def train_and_evaluate(data: Path, run_dir: Path, *, model: str = "sasrec", max_minutes: float | None = None,
+                       epochs: int | None = None, protocols=("full", "sampled")) -> dict:
+    """Train with the defaults (``model``, and ``epochs`` when given) into ``run_dir``, then score
+    the saved model once per protocol; the training printout goes to ``RUN_DIR.log``."""
+    import tasks.recommendation as rec
+    from tasks.recommendation.config import default_settings
+    from tasks.recommendation.data import load_split
+
+    options = [*(["--model", model] if model != "sasrec" else []),
+               *(["--max-minutes", f"{max_minutes:g}"] if max_minutes is not None else []),
+               *(["--epochs", str(epochs)] if epochs is not None else [])]  # the command's options
     started = time.monotonic()
-    log = (run_dir.parent / f"{run_dir.name}.log").open("w", buffering=1)  # the commands' own output
-    with contextlib.redirect_stdout(log):
-        status = cli(["recommend", "train", "--data", str(data), "--out", str(run_dir),
-                      "--json", str(run_dir.parent / f"{run_dir.name}-train.json"), *options])
-    if status != 0:
-        raise RuntimeError(f"recommend train failed on {data} (see {log.name})")
-    seconds = time.monotonic() - started
-    train_report = json.loads((run_dir.parent / f"{run_dir.name}-train.json").read_text())
-    fit, final_fit = train_report["fit"], train_report.get("final_fit")
-    reports = {}
-    for protocol in protocols:
-        path = run_dir.parent / f"{run_dir.name}-{protocol}.json"
-        with contextlib.redirect_stdout(log):
-            status = cli(["recommend", "evaluate", "--model", str(run_dir), "--data", str(data),
-                          "--protocol", protocol, "--json", str(path)])
-        if status != 0:
-            raise RuntimeError(f"recommend evaluate failed on {data}")
-        reports[protocol] = json.loads(path.read_text())
-    log.close()
+    log_path = run_dir.parent / f"{run_dir.name}.log"
+    with log_path.open("w", buffering=1) as log, contextlib.redirect_stdout(log):
+        split = load_split(data)
+        settings = None if epochs is None else replace(default_settings(split.format, model), epochs=epochs)
+        run = rec.train(split, run_dir, model=model, settings=settings, max_minutes=max_minutes)
+        seconds = time.monotonic() - started
+        trained = rec.load(run_dir)
+        reports = {protocol: rec.evaluate(trained, split, protocol=protocol) for protocol in protocols}
+    fit, final_fit = run.metrics["fit"], run.metrics["final_fit"]
     return {"seconds": seconds, "fit": fit, "final_fit": final_fit, "reports": reports, "options": options,
-            "train_s": fit["elapsed_s"] + (final_fit["elapsed_s"] if final_fit else 0.0)}
+            "model": model, "train_s": fit["elapsed_s"] + (final_fit["elapsed_s"] if final_fit else 0.0)}
 
 
 def _epoch_list(text: str) -> list[int]:
@@ -98,19 +97,23 @@ def _reaches_target(report: dict) -> bool:
 
 
 def _rows(run: dict, protocol: str) -> list[str]:
-    report = run["reports"][protocol]
-    rows = [(report["model"], report)] + list(report["baselines"].items())
-    keys = ("HR@5", "NDCG@5", "HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR")
-    return [f"| {name} | {r['protocol']} | {r['users']} | " + " | ".join(f"{r[k]:.4f}" for k in keys) + " |"
-            for name, r in rows]
+    from tasks.recommendation.evaluate import table_rows
+
+    return table_rows(run["reports"][protocol])
 
 
 def _table(run: dict) -> list[str]:
-    lines = ["| model | protocol | users | HR@5 | NDCG@5 | HR@10 | NDCG@10 | HR@20 | NDCG@20 | MRR |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    from tasks.recommendation.evaluate import TABLE_HEADER
+
+    lines = list(TABLE_HEADER)
     for protocol in run["reports"]:
         lines += _rows(run, protocol)
     return lines
+
+
+def _model_report(run: dict, protocol: str) -> dict:
+    """The trained model's report (the first row) for one protocol."""
+    return run["reports"][protocol][run["model"]]
 
 
 def _training_line(name: str, data: Path, run: dict) -> str:
@@ -151,8 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="rec-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     threads = os.environ.get("OMP_NUM_THREADS", "unset")
-    options = ["--max-minutes", "1.5"] if args.quick else ["--max-minutes", "19"]
-    sasrec = train_and_evaluate(beauty, out / "beauty-sasrec", options)
+    minutes = 1.5 if args.quick else 19.0
+    sasrec = train_and_evaluate(beauty, out / "beauty-sasrec", max_minutes=minutes)
     print(f"Amazon Beauty (S3-Rec 5-core: 22,363 users, 12,101 items), test split, leave-one-out; "
           f"OMP_NUM_THREADS={threads}{'; QUICK run, not the benchmark' if args.quick else ''}.\n")
     print("\n".join(_table(sasrec)), flush=True)
@@ -161,11 +164,11 @@ def main(argv: list[str] | None = None) -> None:
         # the whole of SASRec's training (main + final fit); BERT4Rec's final fit gets what
         # its main fit leaves of the budget (at least a minute)
         budget = f"{max(sasrec['train_s'] / 60.0, 0.5):.2f}"
-        bert = train_and_evaluate(beauty, out / "beauty-bert4rec",
-                                  ["--model", "bert4rec", "--max-minutes", budget])
+        bert = train_and_evaluate(beauty, out / "beauty-bert4rec", model="bert4rec",
+                                  max_minutes=float(budget))
         print(f"\nBERT4Rec-style model, same data, training budget {budget} min (SASRec's training time):\n")
         print("\n".join(_table(bert)[:2] + _rows(bert, "full")[:1] + _rows(bert, "sampled")[:1]))
-        ratio = bert["reports"]["full"]["NDCG@10"] / max(sasrec["reports"]["full"]["NDCG@10"], 1e-12)
+        ratio = _model_report(bert, "full")["NDCG@10"] / max(_model_report(sasrec, "full")["NDCG@10"], 1e-12)
         print(f"\nBERT4Rec / SASRec full-ranking NDCG@10 = {ratio:.2f} (target >= 0.90)")
         runs.append((f"BERT4Rec (budget = SASRec's training time, {budget} min)", beauty, bert))
     print("\nPublished anchors on the same file (full ranking):\n")
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| model | source | NDCG@10 |\n|---|---|---|")
     for name, source, ndcg in SAMPLED_ANCHORS:
         print(f"| {name} | {source} | {ndcg:.4f} |")
-    ours = sasrec["reports"]["full"]
+    ours = _model_report(sasrec, "full")
     print(f"\nTarget (issue 5): NDCG@10 >= 0.045 and HR@10 >= 0.085 -> ours {ours['NDCG@10']:.4f} / "
           f"{ours['HR@10']:.4f}: {'reached' if _reaches_target(ours) else 'NOT reached'}")
     if args.time_to_target and not args.quick:
@@ -186,8 +189,9 @@ def main(argv: list[str] | None = None) -> None:
               "| target |\n|---|---|---|---|---|---|")
         for epochs in [*args.time_to_target, None]:
             run = sasrec if epochs is None else train_and_evaluate(
-                beauty, out / f"beauty-sasrec-{epochs}epochs", [*options, "--epochs", str(epochs)], ("full",))
-            full, fit = run["reports"]["full"], run["fit"]
+                beauty, out / f"beauty-sasrec-{epochs}epochs", max_minutes=minutes, epochs=epochs,
+                protocols=("full",))
+            full, fit = _model_report(run, "full"), run["fit"]
             verdict = "reached" if _reaches_target(full) else "not reached"
             print(f"| {epochs or 'default'} | {fit['epochs_run']} ({fit['best_epoch']}) "
                   f"| {run['train_s'] / 60:.1f} | {full['HR@10']:.4f} | {full['NDCG@10']:.4f} | {verdict} |",
@@ -197,11 +201,11 @@ def main(argv: list[str] | None = None) -> None:
         if not ml1m.is_dir():
             print(f"\n_ml-1m skipped: {ml1m} not found_")
         else:
-            run = train_and_evaluate(ml1m, out / "ml1m-sasrec", [], protocols=("full",))  # CLI defaults
+            run = train_and_evaluate(ml1m, out / "ml1m-sasrec", protocols=("full",))  # the ml1m defaults
             print(f"\nMovieLens-1M (gSASRec split, 512 exact leave-one-out users), full ranking; "
                   f"anchor {ML1M_ANCHOR[0]} NDCG@10 {ML1M_ANCHOR[2]} ({ML1M_ANCHOR[1]}):\n")
             print("\n".join(_table(run)))
-            ndcg = run["reports"]["full"]["NDCG@10"]
+            ndcg = _model_report(run, "full")["NDCG@10"]
             print(f"\nTarget (issue 5): NDCG@10 >= 0.17 on ml-1m -> ours {ndcg:.4f}: "
                   f"{'reached' if ndcg >= 0.17 else 'NOT reached'}")
             runs.append(("SASRec on ml-1m", ml1m, run))

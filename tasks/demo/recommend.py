@@ -2,34 +2,63 @@
 
 Data: :mod:`tasks.recommendation.synthetic` (shoppers with a taste for two departments, and
 bundles such as ``phone-k -> case -> charger-k``), written to ``data/shop_purchases.csv``.
-Training and evaluation: ``minitransformer recommend train`` (its test split: the last purchase
-of every shopper, ranked against all items; baselines most-popular and item-to-item).
+Training and evaluation: the head's verbs ``train`` and ``evaluate`` (the test split: the last
+purchase of every shopper, ranked against all items; baselines most-popular and item-to-item),
+their printout in ``logs/recommend.log``, the results in ``logs/recommend_train.json``.
 
 Settings: smaller batches (64) and less dropout (0.1) than the head's defaults, which are tuned
 for real logs with 12,000 items: on this small shop they give the model the optimizer steps it
 needs to learn the bundles -- a tenth of the targets, so they hardly move the validation metric
-that picks the kept epoch. Early stopping is off (``--patience`` = the number of epochs).
+that picks the kept epoch. Early stopping is off (patience = the number of epochs).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import time
 
+from minitransformer.cli.options import write_json
 from tasks.demo.context import DemoContext, Picture, Score, UseCaseResult
 from tasks.demo.pictures import curves_picture, draw
 
 __all__ = ["run", "SETTINGS"]
 
-#: shop size and ``recommend train`` options, full demo and --quick
+#: shop size, model width, epochs (= patience) and validation users, full demo and --quick;
+#: the rest: 2 layers, 2 heads, dropout 0.1, batches of 64 (see the module docstring)
 SETTINGS = {
-    "full": {"users": 4000, "train": ["--epochs", "12", "--patience", "12", "--d-model", "64",
-                                      "--layers", "2", "--heads", "2", "--dropout", "0.1",
-                                      "--batch-size", "64", "--eval-users", "1000"]},
-    "quick": {"users": 1000, "train": ["--epochs", "15", "--patience", "15", "--d-model", "32",
-                                       "--layers", "2", "--heads", "2", "--dropout", "0.1",
-                                       "--batch-size", "64", "--eval-users", "300"]},
+    "full": {"users": 4000, "d_model": 64, "epochs": 12, "eval_users": 1000},
+    "quick": {"users": 1000, "d_model": 32, "epochs": 15, "eval_users": 300},
 }
+
+
+def _recipe(setting: dict):
+    """The model config and training settings of a demo setting (the head's other defaults)."""
+    from tasks.recommendation.config import RecommenderConfig, TrainSettings, encoder_config
+
+    config = RecommenderConfig(encoder=encoder_config(d_model=setting["d_model"], nhead=2, num_layers=2,
+                                                      dropout=0.1))
+    settings = TrainSettings(epochs=setting["epochs"], patience=setting["epochs"], batch_size=64,
+                             eval_users=setting["eval_users"])
+    return config, settings
+
+
+def _train_and_evaluate(ctx: DemoContext, data, run_dir, setting: dict) -> dict:
+    """Train on the shop's log and score the test split; the printout goes to the use case's log,
+    the results (as ``recommend train --json`` writes them) to ``logs/recommend_train.json``."""
+    import tasks.recommendation as rec
+    from tasks.recommendation.data import load_split
+
+    config, settings = _recipe(setting)
+    max_minutes = None if ctx.max_minutes is None else ctx.max_minutes / 4  # a quarter of the budget
+    with ctx.log_path("recommend").open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        split = load_split(data)
+        result = rec.train(split, run_dir, config, settings=settings, seed=ctx.seed, device=ctx.device,
+                           max_minutes=max_minutes)
+        test = rec.evaluate(result.model, split)
+    write_json(ctx.folder("logs") / "recommend_train.json",
+               {"fit": result.metrics["fit"], "final_fit": result.metrics["final_fit"], "test": test,
+                "model_dir": str(run_dir)})
+    return test
 
 
 def _example(histories: dict[str, list[str]], config) -> tuple[str, list[str], str]:
@@ -50,13 +79,14 @@ def _bundle_mrr(data, run_dir, config) -> dict[str, float] | None:
     """MRR on the test shoppers whose last purchase completes a bundle: the model vs item-to-item."""
     import torch
 
+    from tasks.recommendation import load
     from tasks.recommendation.baselines import transition_scorer
-    from tasks.recommendation.cli import load_model
     from tasks.recommendation.data import load_split
     from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
     from tasks.recommendation.synthetic import bundle_partner
 
-    model, item_map = load_model(run_dir)
+    model = load(run_dir)
+    item_map = model.item_map
     split = load_split(data, item_map=item_map)
     token = item_map.token
     pick = [u for u, (history, target) in enumerate(zip(split.test.inputs, split.test.targets))
@@ -78,19 +108,15 @@ def _pictures(ctx: DemoContext, run_dir, history: list[str], target: str) -> tup
 
     from minitransformer import record_attention
     from minitransformer.pictures.plotting import plot_attention
-    from tasks.recommendation.cli import load_model
+    from tasks.recommendation import load, predict
     from tasks.recommendation.plot import plot_history_attention
 
-    model, item_map = load_model(run_dir)
+    model = load(run_dir)
     shown = history[-10:]                                        # a readable picture: the last 10
-    ids, _ = item_map.encode(shown)
+    recommendations = predict(model, shown, k=10)                # [(item, score), ...] best first
     with torch.no_grad(), record_attention(model) as maps:
-        scores = model.next_item_scores([ids])[0]                # (N + 2,)
-    scores[0] = scores[model.config.mask_id] = float("-inf")
-    scores[torch.tensor(ids)] = float("-inf")
-    top = torch.topk(scores, 10)
-    recommendations = [(item_map.token(int(i)), float(s)) for s, i in zip(top.values, top.indices)]
-    last = maps[f"encoder.layers.{model.config.num_layers - 1}.self_attn"][0]   # (H, T, T)
+        model.next_item_scores([model.item_map.encode(shown)[0]])
+    last = maps[f"encoder.layers.{model.config.encoder.num_layers - 1}.self_attn"][0]   # (H, T, T)
     weights = last[:, -1].mean(0)                                # (T,): the predicting position
     folder = ctx.pictures_dir
     pictures = []
@@ -121,11 +147,7 @@ def run(ctx: DemoContext) -> UseCaseResult:
     data = ctx.data_dir / "shop_purchases.csv"
     counts = write_purchases(data, shop)
     run_dir = ctx.run_dir("recommend")
-    report_path = ctx.folder("logs") / "recommend_train.json"
-    ctx.cli(["recommend", "train", "--data", str(data), "--out", str(run_dir), "--seed", str(ctx.seed),
-             "--device", ctx.device, "--json", str(report_path), *setting["train"], *ctx.budget()],
-            log="recommend")
-    test = json.loads(report_path.read_text(encoding="utf-8"))["test"]
+    test = _train_and_evaluate(ctx, data, run_dir, setting)
     model = test["sasrec"]
     baselines = {name: test[name] for name in ("most-popular", "item-to-item")}
     scores = [Score(f"{metric} (full ranking, {model['users']} shoppers)", model[metric],

@@ -10,7 +10,9 @@ Formats (``--format auto`` picks one, see :func:`detect_format`):
   ``val/input.txt``, ``val/output.txt``, ``test/output.txt``; one line per user, no user id).
 
 Item ids in the files are arbitrary tokens; :class:`ItemMap` maps them to ``1..N`` in order of
-first appearance (``0`` is the padding id), and is saved beside the model.
+first appearance (``0`` is the padding id), and is saved beside the model as ``item_map.json``
+(``{"items": [raw id of item 1, raw id of item 2, ...]}``), the one file of this head's own that
+a model folder holds besides the core's ``config.json`` and ``model.safetensors``.
 
 Leave-one-out split of a user's sequence ``s_1 .. s_n`` (n >= 3)::
 
@@ -34,11 +36,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ItemMap", "EvalSet", "Split", "FORMATS", "detect_format", "load_sequences", "leave_one_out",
-           "load_split"]
+__all__ = ["ItemMap", "EvalSet", "Split", "FORMATS", "ITEM_MAP_NAME", "detect_format", "load_sequences",
+           "leave_one_out", "load_split"]
 
 FORMATS = ("auto", "sequence", "pairs", "csv", "ml1m")
 CSV_COLUMNS = ("user_id", "item_id", "timestamp")
+ITEM_MAP_NAME = "item_map.json"  # the item map's file name in a model folder
 
 
 @dataclass

@@ -15,6 +15,10 @@ baselines are scorers, so every number below is computed by the same code.
 
 Both give a rank per user (see :func:`minitransformer.metrics.ranking.rank_of_target`, ties are
 broken at random with a fixed seed) and then HR@K, NDCG@K (K = 5, 10, 20) and MRR.
+
+:func:`evaluate` (the head's verb) scores a trained model and, beside it, the two baselines of
+:mod:`tasks.recommendation.baselines`; :func:`table_rows` writes the results as the Markdown
+rows that ``recommend train`` and ``recommend evaluate`` print.
 """
 
 from __future__ import annotations
@@ -24,10 +28,18 @@ from collections.abc import Callable
 import torch
 
 from minitransformer.metrics.ranking import rank_of_target, ranking_report
+from tasks.recommendation.baselines import item_counts, most_popular_scorer, transition_scorer
+from tasks.recommendation.data import EvalSet, Split, load_split
 
-__all__ = ["PROTOCOLS", "Scorer", "evaluate_ranking", "history_mask", "model_scorer"]
+__all__ = ["PROTOCOLS", "Scorer", "evaluate", "evaluate_with_baselines", "evaluate_ranking", "history_mask",
+           "model_scorer", "table_rows", "TABLE_HEADER"]
 
 PROTOCOLS = ("full", "sampled")
+SPLITS = ("test", "valid")
+METRIC_COLUMNS = ("HR@5", "NDCG@5", "HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR")
+#: the header of :func:`table_rows`' Markdown table
+TABLE_HEADER = ("| model | protocol | users | " + " | ".join(METRIC_COLUMNS) + " |",
+                "|---|---|---|" + "---|" * len(METRIC_COLUMNS))
 Scorer = Callable[[list[list[int]]], torch.Tensor]
 
 
@@ -105,3 +117,75 @@ def _sampled_ranks(scores, target, histories, vocab, negatives, sampling, popula
     candidates = torch.cat([target.view(-1, 1), negative_ids], dim=1)  # (B, 1 + n), target first
     candidate_scores = scores.gather(1, candidates)  # (B, 1 + n)
     return rank_of_target(candidate_scores, torch.zeros_like(target), generator=generator)
+
+
+def evaluate_with_baselines(model, split: Split, evalset: EvalSet, protocol: str = "full",
+                            negatives: int = 100, sampling: str = "uniform",
+                            baselines: bool = True) -> dict[str, dict]:
+    """``{name: report}`` for the model (named by its kind) and, with ``baselines``, the
+    most-popular and item-to-item scorers, all on ``evalset`` (``split.test`` or ``split.valid``).
+
+    The baselines count what is known before the scored item: on the test split that includes
+    every user's validation item (the sequences of the final fit), on the validation split not."""
+    known = split.refit_sequences() if evalset is split.test else split.train
+    popularity = item_counts(known, split.num_items)
+    scorers = [(model.config.kind, model_scorer(model))]
+    if baselines:
+        scorers += [("most-popular", most_popular_scorer(known, split.num_items)),
+                    ("item-to-item", transition_scorer(known, split.num_items))]
+    return {name: evaluate_ranking(scorer, evalset.inputs, evalset.targets, split.num_items, protocol,
+                                   negatives, sampling, popularity)
+            for name, scorer in scorers}
+
+
+def evaluate(model, data, *, protocol: str = "full", split: str = "test", negatives: int = 100,
+             sampling: str = "uniform", baselines: bool = True, format: str = "auto") -> dict[str, dict]:
+    """Score a trained recommender (from ``load`` or ``train``) on the ``split`` users of ``data``,
+    beside the most-popular and item-to-item baselines.
+
+    Args:
+        model: a :class:`~tasks.recommendation.model.SequentialRecommender` with its ``item_map``.
+        data: an interaction file or folder (read in ``format``; items the model does not know
+            are dropped), or a :class:`~tasks.recommendation.data.Split` in the model's item ids.
+        protocol: ``"full"`` (every item, the history excluded) or ``"sampled"`` (``negatives``
+            items drawn ``"uniform"``-ly or by ``"popularity"``).
+        split: ``"test"`` (each user's last item) or ``"valid"`` (the one before).
+
+    Returns ``{name: report}`` -- the model first (named by its kind), then ``"most-popular"``
+    and ``"item-to-item"`` (without ``baselines``: the model only); a report holds
+    ``"protocol"``, ``"users"``, ``HR@K`` and ``NDCG@K`` (K = 5, 10, 20) and ``"MRR"``.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import tasks.recommendation as rec
+    >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
+    >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
+    >>> settings = rec.TrainSettings(epochs=1, eval_users=50, final_epochs=0)
+    >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
+    >>> results = rec.evaluate(run.model, folder / "shop.csv")
+    >>> list(results), results["sasrec"]["protocol"], results["sasrec"]["users"]
+    (['sasrec', 'most-popular', 'item-to-item'], 'full', 150)
+    >>> 0.0 <= results["sasrec"]["NDCG@10"] <= results["sasrec"]["HR@10"] <= 1.0
+    True
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split: expected 'test' or 'valid', got {split!r}")
+    loaded = data if isinstance(data, Split) else load_split(data, format, item_map=model.item_map)
+    evalset = loaded.test if split == "test" else loaded.valid
+    if len(evalset) == 0:
+        raise ValueError(f"{data}: no user with 3 or more known items to evaluate")
+    return evaluate_with_baselines(model, loaded, evalset, protocol, negatives, sampling, baselines)
+
+
+def table_rows(results: dict[str, dict]) -> list[str]:
+    """One Markdown row per scorer of :func:`evaluate`'s results (below :data:`TABLE_HEADER`).
+
+    >>> table_rows({"most-popular": {"protocol": "full", "users": 2, "HR@5": 0.5, "NDCG@5": 0.25,
+    ...             "HR@10": 1.0, "NDCG@10": 0.4, "HR@20": 1.0, "NDCG@20": 0.4, "MRR": 0.3}})
+    ['| most-popular | full | 2 | 0.5000 | 0.2500 | 1.0000 | 0.4000 | 1.0000 | 0.4000 | 0.3000 |']
+    """
+    return [f"| {name} | {report['protocol']} | {report['users']} | "
+            + " | ".join(f"{report[key]:.4f}" for key in METRIC_COLUMNS) + " |"
+            for name, report in results.items()]

@@ -80,10 +80,10 @@ def attention_views(model_dir: str | Path, text: str):
 
     from minitransformer import record_attention
     from minitransformer.pictures.attention_views import AttentionView
+    from tasks.recommendation.model import load
 
-    from .cli import load_model
-
-    model, item_map = load_model(Path(model_dir))
+    model = load(model_dir)
+    item_map = model.item_map
     tokens = text.split()
     history, unknown = item_map.encode(tokens)
     if not history:

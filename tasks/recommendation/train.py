@@ -54,44 +54,26 @@ and log go to ``OUT/final_fit``; the model in ``OUT`` is the final one.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, replace
+import time
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
-from minitransformer.training import TrainConfig, Trainer, save_model, seed_everything
+from minitransformer.training import FitResult, Run, TrainConfig, Trainer, save_model, seed_everything
 from minitransformer.training.checkpoint import CHECKPOINTS_DIR
 from minitransformer.training.masking import IGNORE_INDEX, mask_tokens
-from tasks.recommendation.data import EvalSet, Split
+from tasks.recommendation.config import RecommenderConfig, TrainSettings, default_config, default_settings
+from tasks.recommendation.data import ITEM_MAP_NAME, EvalSet, Split, load_split
 from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
 from tasks.recommendation.losses import sequence_loss
-from tasks.recommendation.models import RecommenderConfig, SequentialRecommender, left_pad
+from tasks.recommendation.model import SequentialRecommender, left_pad
 
-__all__ = ["TaskSettings", "train_recommender", "sasrec_collate", "MaskedItemCollate", "FINAL_FIT_DIR"]
+__all__ = ["train", "train_recommender", "Fitted", "sasrec_collate", "MaskedItemCollate", "bucketed_batches",
+           "FINAL_FIT_DIR"]
 
 FINAL_FIT_DIR = "final_fit"  # the final fit's run folder inside the model directory
-
-
-@dataclass
-class TaskSettings:
-    """The head's training settings (CLI defaults); saved in train_config.json under "task"."""
-
-    kind: str = "sasrec"
-    loss: str = "ce"
-    batch_size: int = 128
-    max_tokens: int = 6400  # positions per batch (128 sequences x max-len 50)
-    negatives: int = 256
-    mask_prob: float = 0.2
-    last_item_prob: float = 0.5
-    eval_users: int = 3000
-    patience: int = 8
-    final_epochs: int = 5  # then this many epochs with the validation items put back (0 = none)
-
-    def __post_init__(self):
-        for name in ("mask_prob", "last_item_prob"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"--{name.replace('_', '-')}: expected a probability in [0, 1], got {value}")
 
 
 def _sasrec_example(seq: list[int], max_len: int) -> tuple[list[int], list[int]]:
@@ -165,11 +147,11 @@ def _eval_subset(evalset: EvalSet, n: int, seed: int) -> EvalSet:
                    [evalset.targets[i] for i in pick])
 
 
-def _training_batches(sequences: list[list[int]], model_config: RecommenderConfig, settings: TaskSettings,
+def _training_batches(sequences: list[list[int]], config: RecommenderConfig, settings: TrainSettings,
                        seed: int) -> list:
     """The examples of ``sequences`` for the model's kind, cut into pre-built batches."""
-    max_len = model_config.max_len
-    if settings.kind == "sasrec":
+    max_len = config.max_len
+    if config.kind == "sasrec":
         examples = [_sasrec_example(s, max_len) for s in sequences if len(s) >= 2]
         length = lambda ex: len(ex[0])  # noqa: E731
     else:
@@ -179,11 +161,11 @@ def _training_batches(sequences: list[list[int]], model_config: RecommenderConfi
     return bucketed_batches(examples, settings.batch_size, seed, length, settings.max_tokens)
 
 
-def _collate(model_config: RecommenderConfig, settings: TaskSettings, seed: int, cut_prefixes: bool):
+def _collate(config: RecommenderConfig, settings: TrainSettings, seed: int, cut_prefixes: bool):
     """The batch function for the model's kind (BERT4Rec: masks, prefixes cut or not)."""
-    if settings.kind == "sasrec":
+    if config.kind == "sasrec":
         return sasrec_collate
-    return MaskedItemCollate(model_config.mask_id, model_config.vocab_size, settings.mask_prob,
+    return MaskedItemCollate(config.mask_id, config.vocab_size, settings.mask_prob,
                              settings.last_item_prob, cut_prefixes, random.Random(seed))
 
 
@@ -193,23 +175,32 @@ def _final_resume(resume) -> Path | None:
     return folder if (folder / CHECKPOINTS_DIR).is_dir() else None
 
 
-def train_recommender(split: Split, model_config: RecommenderConfig, train_config: TrainConfig,
-                      settings: TaskSettings, out_dir=None, resume=None):
-    """Build and train a model on ``split.train`` (then the final fit, see the module docstring);
-    returns ``(model, FitResult, trainer)`` -- the result and trainer of the main fit, with the
-    final fit's ``FitResult`` in ``trainer.final_fit`` (``None`` when there was none).
+def _trainer_config(settings: TrainSettings, seed: int = 0, device: str = "auto",
+                   max_minutes: float | None = None, verbose: bool = True) -> TrainConfig:
+    """The core trainer's settings for the recipe: early stopping on validation NDCG@10, no
+    step log (an epoch line each epoch when ``verbose``, progress bars only on a terminal)."""
+    return TrainConfig(epochs=settings.epochs, lr=settings.lr, seed=seed, device=device,
+                       max_minutes=max_minutes, patience=settings.patience, monitor="NDCG@10", mode="max",
+                       warmup_steps=settings.warmup_steps, min_lr_ratio=settings.min_lr_ratio, log_every=0,
+                       verbose=verbose, progress=None if verbose else False)
 
-    ``settings.batch_size`` sequences per batch; ``train_config.batch_size`` is set to 1 (a
-    training item is one pre-built batch)."""
-    seed_everything(train_config.seed)
-    model = SequentialRecommender(model_config)
-    collate = _collate(model_config, settings, train_config.seed, cut_prefixes=True)
-    train_data = _training_batches(split.train, model_config, settings, train_config.seed)
-    train_config = replace(train_config, batch_size=1)  # one item = one pre-built batch
+
+class Fitted(NamedTuple):
+    """What :func:`train_recommender` returns: the final model, the main fit's result, the
+    final fit's (``None`` when there was none), and the training examples of one epoch."""
+
+    model: SequentialRecommender
+    fit: FitResult
+    final_fit: FitResult | None
+    examples: int
+
+
+def _main_fit(model, split: Split, settings: TrainSettings, train_config: TrainConfig, loss_fn,
+              out_dir, resume) -> tuple[Trainer, FitResult]:
+    """Step 1: train on ``split.train``, early stopping on (a sample of) the validation users."""
+    collate = _collate(model.config, settings, train_config.seed, cut_prefixes=True)
+    train_data = _training_batches(split.train, model.config, settings, train_config.seed)
     valid = _eval_subset(split.valid, settings.eval_users, train_config.seed)
-
-    def loss_fn(model, batch):
-        return sequence_loss(model, batch, settings.loss, settings.negatives)
 
     def evaluate_fn(model, data: EvalSet):
         report = evaluate_ranking(model_scorer(model), data.inputs, data.targets, split.num_items)
@@ -218,23 +209,118 @@ def train_recommender(split: Split, model_config: RecommenderConfig, train_confi
     trainer = Trainer(model, train_config, loss_fn=loss_fn, train_data=train_data,
                       valid_data=valid if len(valid) else None,
                       evaluate_fn=evaluate_fn if len(valid) else None, collate_fn=_unwrap(collate),
-                      out_dir=out_dir, task_config={**asdict(settings), "format": split.format})
-    result = trainer.fit(resume=resume)
-    model, trainer.final_fit = trainer.model, None
+                      out_dir=out_dir, task_config=_task_config(model.config, settings, split))
+    return trainer, trainer.fit(resume=resume)
+
+
+def _final_fit(model, split: Split, settings: TrainSettings, train_config: TrainConfig, loss_fn,
+               main: FitResult, out_dir, resume) -> tuple[SequentialRecommender, FitResult]:
+    """Step 2: ``settings.final_epochs`` more epochs on the sequences with the validation items
+    put back, in what the main fit left of ``max_minutes`` (at least one minute)."""
+    refit = _training_batches(split.refit_sequences(), model.config, settings, train_config.seed + 1)
+    minutes = train_config.max_minutes
+    if minutes is not None:
+        minutes = max(1.0, minutes - main.elapsed_s / 60)
+    # BERT4Rec: to learn the item put back, the last-item rows are whole histories
+    collate = _collate(model.config, settings, train_config.seed + 1, cut_prefixes=False)
+    final_config = replace(train_config, epochs=settings.final_epochs, patience=None, max_minutes=minutes)
+    final = Trainer(model, final_config, loss_fn=loss_fn, train_data=refit, collate_fn=_unwrap(collate),
+                    out_dir=None if out_dir is None else Path(out_dir) / FINAL_FIT_DIR,
+                    task_config={**_task_config(model.config, settings, split), "stage": "final_fit"})
+    result = final.fit(resume=None if resume is None else _final_resume(resume))
+    if out_dir is not None:
+        save_model(final.model, out_dir)
+    return final.model, result
+
+
+def _task_config(config: RecommenderConfig, settings: TrainSettings, split: Split) -> dict:
+    return {**asdict(settings), "kind": config.kind, "format": split.format}
+
+
+def train_recommender(split: Split, config: RecommenderConfig, settings: TrainSettings, *, seed: int = 0,
+                      device: str = "auto", max_minutes: float | None = None, out_dir=None, resume=None,
+                      verbose: bool = True) -> Fitted:
+    """Build a model from ``config`` and train it on ``split.train``, then the final fit (see the
+    module docstring). ``config.num_items`` must be ``split.num_items``.
+
+    A training item of the core ``Trainer`` is one pre-built batch (its ``batch_size`` is 1);
+    ``settings.batch_size`` sequences make a batch."""
+    if config.num_items != split.num_items:
+        raise ValueError(f"config: num_items={config.num_items}, but the data has {split.num_items} items")
+    train_config = replace(_trainer_config(settings, seed, device, max_minutes, verbose), batch_size=1)
+    seed_everything(seed)
+    model = SequentialRecommender(config)
+
+    def loss_fn(model, batch):
+        return sequence_loss(model, batch, settings.loss, settings.negatives)
+
+    trainer, main = _main_fit(model, split, settings, train_config, loss_fn, out_dir, resume)
+    model, final = trainer.model, None
     if settings.final_epochs > 0 and len(split.valid):
-        refit = _training_batches(split.refit_sequences(), model_config, settings, train_config.seed + 1)
-        minutes = train_config.max_minutes
-        if minutes is not None:  # what the main fit left of --max-minutes (at least one minute)
-            minutes = max(1.0, minutes - result.elapsed_s / 60)
-        # BERT4Rec: to learn the item put back, the last-item rows are whole histories
-        collate = _collate(model_config, settings, train_config.seed + 1, cut_prefixes=False)
-        final = Trainer(model, replace(train_config, epochs=settings.final_epochs, patience=None,
-                                       max_minutes=minutes),
-                        loss_fn=loss_fn, train_data=refit, collate_fn=_unwrap(collate),
-                        out_dir=None if out_dir is None else Path(out_dir) / FINAL_FIT_DIR,
-                        task_config={**asdict(settings), "format": split.format, "stage": "final_fit"})
-        trainer.final_fit = final.fit(resume=None if resume is None else _final_resume(resume))
-        model = final.model
-        if out_dir is not None:
-            save_model(model, out_dir)
-    return model, result, trainer
+        model, final = _final_fit(model, split, settings, train_config, loss_fn, main, out_dir, resume)
+    return Fitted(model, main, final, sum(len(batch) for batch in trainer.train_data))
+
+
+def train(data, out_dir, config: RecommenderConfig | None = None, *, model: str = "sasrec",
+          format: str = "auto", settings: TrainSettings | None = None, seed: int = 0, device: str = "auto",
+          max_minutes: float | None = None, resume=None, verbose: bool = True) -> Run:
+    """Train a recommender on ``data`` and save it in ``out_dir``; returns the
+    :class:`~minitransformer.training.Run`.
+
+    Args:
+        data: an interaction file or the ml1m folder (any format of
+            :mod:`tasks.recommendation.data`, read in ``format``), or a loaded
+            :class:`~tasks.recommendation.data.Split`.
+        out_dir: the model folder (``config.json``, ``model.safetensors``, ``item_map.json``,
+            the trainer's ``metrics.jsonl`` and ``checkpoints/``, ``final_fit/``).
+        config: the model's sizes (defaults: :func:`~tasks.recommendation.config.default_config`
+            for the data's format); its ``num_items`` and ``kind`` are set from ``data`` and
+            ``model``.
+        model: ``"sasrec"`` (causal) or ``"bert4rec"`` (bidirectional, masked items).
+        settings: the training recipe (defaults:
+            :func:`~tasks.recommendation.config.default_settings` for the format and model).
+        seed, device, max_minutes: the core trainer's; ``max_minutes`` covers both fits.
+        resume: a model folder of an interrupted run to continue.
+        verbose: print a line per epoch (and show progress bars on a terminal).
+
+    ``run.metrics``: ``"valid"`` (the best epoch's validation metrics, from before the final
+    fit), ``"fit"`` and ``"final_fit"`` (the core's ``FitResult`` of each, as dicts; ``None``
+    without a final fit) and ``"examples"`` (training examples per epoch).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import tasks.recommendation as rec
+    >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
+    {'users': 150, 'items': 48, 'purchases': ...}
+    >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
+    >>> settings = rec.TrainSettings(epochs=2, eval_users=50, final_epochs=1)
+    >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
+    >>> run.model.config.num_items, run.metrics["fit"]["epochs_run"], run.metrics["final_fit"]["epochs_run"]
+    (48, 2, 1)
+    >>> sorted(path.name for path in run.model_dir.iterdir())
+    ['checkpoints', 'config.json', 'final_fit', 'item_map.json', 'metrics.jsonl', 'model.safetensors', ...]
+    """
+    start = time.monotonic()
+    split = data if isinstance(data, Split) else load_split(data, format)
+    config = default_config(split.format, model) if config is None else config
+    config = replace(config, num_items=split.num_items, kind=model)
+    settings = default_settings(split.format, model) if settings is None else settings
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    split.item_map.save(out_dir / ITEM_MAP_NAME)
+    fitted = train_recommender(split, config, settings, seed=seed, device=device, max_minutes=max_minutes,
+                               out_dir=out_dir, resume=resume, verbose=verbose)
+    fitted.model.item_map = split.item_map
+    return Run(out_dir, fitted.model.eval(), _run_metrics(fitted), time.monotonic() - start)
+
+
+def _run_metrics(fitted: Fitted) -> dict:
+    """``run.metrics`` of :func:`train` (see there)."""
+    best = [r for r in fitted.fit.history if r.get("epoch") == fitted.fit.best_epoch]
+    valid = {key.removeprefix("valid_"): value for key, value in (best[0] if best else {}).items()
+             if key.startswith("valid_")}
+    return {"valid": valid, "fit": fitted.fit.to_dict(),
+            "final_fit": None if fitted.final_fit is None else fitted.final_fit.to_dict(),
+            "examples": fitted.examples}

@@ -346,9 +346,9 @@ def model_dirs(tmp_path_factory):
     from minitransformer.tokenizers import CharTokenizer
     from tasks.qa.intent import IntentClassifier, IntentConfig
     from tasks.qa.router import IntentRouter
-    from tasks.recommendation.cli import ITEM_MAP_NAME
-    from tasks.recommendation.data import ItemMap
-    from tasks.recommendation.models import RecommenderConfig, SequentialRecommender
+    from tasks.recommendation.config import RecommenderConfig, encoder_config
+    from tasks.recommendation.data import ITEM_MAP_NAME, ItemMap
+    from tasks.recommendation.model import SequentialRecommender
 
     root = tmp_path_factory.mktemp("models")
     torch.manual_seed(0)
@@ -356,8 +356,8 @@ def model_dirs(tmp_path_factory):
     config = IntentConfig(vocab_size=tokenizer.vocab_size, d_model=8, nhead=2, num_layers=1,
                           dim_feedforward=16, num_labels=2)
     IntentRouter(IntentClassifier(config), tokenizer, ["refund", "order"]).save(root / "qa")
-    recommender = SequentialRecommender(RecommenderConfig(num_items=5, max_len=6, d_model=8, nhead=2,
-                                                          num_layers=2, dim_feedforward=16))
+    recommender = SequentialRecommender(RecommenderConfig(
+        num_items=5, max_len=6, encoder=encoder_config(d_model=8, nhead=2, num_layers=2, dim_feedforward=16)))
     recommender.save_pretrained(root / "rec")
     items = ItemMap()
     for token in ["A", "B", "C", "D", "E"]:

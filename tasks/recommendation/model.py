@@ -15,80 +15,52 @@ Both are the same three pieces around the core :class:`~minitransformer.Encoder`
 Sequences are **left-padded**: the most recent item is always at the last position, and the
 learned position of an item counts from the right (``P[max_len - T + t]``), so a batch can be
 cut to its longest sequence without changing any position. Padding keys are masked out.
+
+The encoder is built from the config's nested :class:`~minitransformer.nn.config.EncoderConfig`
+(``config.encoder``; :func:`~tasks.recommendation.config.encoder_config` gives the head's
+pre-norm GELU encoder). :func:`load` reads a trained model folder back, with its item map.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from minitransformer import Encoder, LearnedPositionalEmbedding
-from minitransformer.nn.config import ConfigBase
 from minitransformer.nn.io import PretrainedMixin
+from tasks.recommendation.config import RecommenderConfig
+from tasks.recommendation.data import ITEM_MAP_NAME, ItemMap
 
-__all__ = ["RecommenderConfig", "SequentialRecommender", "MODEL_KINDS"]
-
-MODEL_KINDS = ("sasrec", "bert4rec")
-
-
-@dataclass
-class RecommenderConfig(ConfigBase):
-    """Every number needed to rebuild a :class:`SequentialRecommender` (saved as config.json).
-
-    ``num_items`` is N (ids 1..N); the vocabulary has N + 2 rows (padding and [MASK]).
-    """
-
-    model_type: ClassVar[str] = "sequential_recommender"
-    num_items: int = 1
-    kind: str = "sasrec"
-    max_len: int = 50
-    d_model: int = 64
-    nhead: int = 1
-    num_layers: int = 2
-    dim_feedforward: int = 256
-    dropout: float = 0.3
-    activation: str = "gelu"
-    attention_backend: str = "manual"
-
-    def __post_init__(self):
-        self._check_common()
-        self._check_positive("num_items", "max_len", "num_layers")
-        if self.kind not in MODEL_KINDS:
-            raise ValueError(f"kind: expected one of {MODEL_KINDS}, got {self.kind!r}")
-
-    @property
-    def mask_id(self) -> int:
-        return self.num_items + 1
-
-    @property
-    def vocab_size(self) -> int:
-        return self.num_items + 2
+__all__ = ["SequentialRecommender", "left_pad", "load"]
 
 
 class SequentialRecommender(PretrainedMixin, nn.Module):
-    """Item embeddings + learned positions + core Encoder + tied output layer."""
+    """Item embeddings + learned positions + core Encoder + tied output layer.
+
+    ``item_map`` (the shop's item ids, see :class:`~tasks.recommendation.data.ItemMap`) is set
+    by :func:`load` and by ``train``; it is saved beside the weights as ``item_map.json``.
+    """
 
     config_class = RecommenderConfig
 
     def __init__(self, config: RecommenderConfig):
         super().__init__()
         self.config = config
-        self.item_embedding = nn.Embedding(config.vocab_size, config.d_model, padding_idx=0)
-        nn.init.normal_(self.item_embedding.weight, std=config.d_model ** -0.5)
+        width = config.encoder.d_model
+        self.item_embedding = nn.Embedding(config.vocab_size, width, padding_idx=0)
+        nn.init.normal_(self.item_embedding.weight, std=width ** -0.5)
         with torch.no_grad():
             self.item_embedding.weight[0].zero_()
-        self.positions = LearnedPositionalEmbedding(config.max_len, config.d_model, config.dropout)
-        self.encoder = Encoder(config.d_model, config.nhead, config.num_layers, config.dim_feedforward,
-                               config.dropout, config.activation, norm_first=True,
-                               attention_backend=config.attention_backend)
+        self.positions = LearnedPositionalEmbedding(config.max_len, width, config.encoder.dropout)
+        self.encoder = Encoder.from_config(config.encoder)
+        self.item_map: ItemMap | None = None
 
     @classmethod
     def from_config(cls, config: RecommenderConfig) -> SequentialRecommender:
-        return cls(dataclasses.replace(config))
+        return cls(dataclasses.replace(config, encoder=dataclasses.replace(config.encoder)))
 
     @property
     def causal(self) -> bool:
@@ -135,3 +107,32 @@ def left_pad(rows: list[list[int]], length: int) -> torch.Tensor:
         if row:
             out[i, length - len(row):] = torch.tensor(row, dtype=torch.long)
     return out
+
+
+def load(model_dir: str | Path) -> SequentialRecommender:
+    """The trained recommender saved in ``model_dir`` (``config.json``, ``model.safetensors``,
+    ``item_map.json``), in eval mode, its ``item_map`` attached.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import tasks.recommendation as rec
+    >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
+    >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
+    >>> settings = rec.TrainSettings(epochs=1, eval_users=50, final_epochs=0)
+    >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
+    >>> model = rec.load(folder / "model")
+    >>> model.config.kind, model.config.num_items, len(model.item_map)
+    ('sasrec', 48, 48)
+    """
+    directory = Path(model_dir)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: model directory not found")
+    item_map = ItemMap.load(directory / ITEM_MAP_NAME)
+    model = SequentialRecommender.from_pretrained(directory)
+    if model.config.num_items != len(item_map):
+        raise ValueError(f"{directory / ITEM_MAP_NAME}: {len(item_map)} items, the model has "
+                         f"{model.config.num_items}")
+    model.item_map = item_map
+    return model.eval()

@@ -6,12 +6,10 @@ from collections import Counter
 
 import pytest
 
-from minitransformer.cli.main import main
-from minitransformer.training import TrainConfig
 from tasks.recommendation.baselines import most_popular_scorer, transition_scorer
+from tasks.recommendation.config import RecommenderConfig, TrainSettings, encoder_config
 from tasks.recommendation.data import leave_one_out, load_split
 from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
-from tasks.recommendation.models import RecommenderConfig
 from tasks.recommendation.synthetic import (
     DEPARTMENTS,
     ShopConfig,
@@ -20,7 +18,7 @@ from tasks.recommendation.synthetic import (
     simulate_purchases,
     write_purchases,
 )
-from tasks.recommendation.train import TaskSettings, train_recommender
+from tasks.recommendation.train import train_recommender
 
 DEPARTMENT_OF = {category: department for department, chain in DEPARTMENTS.items() for category in chain}
 
@@ -98,26 +96,16 @@ def test_written_csv_is_read_by_the_loader(tmp_path):
     assert [split.item_map.token(i) for i in split.test.inputs[0]] == histories[first][:-1]
 
 
-def test_simulate_command_writes_the_log(tmp_path, capsys):
-    path = tmp_path / "log.csv"
-    assert main(["recommend", "simulate", "--out", str(path), "--users", "30", "--items", "48",
-                 "--seed", "4"]) == 0
-    assert "purchases of 48 items by 30 shoppers" in capsys.readouterr().out
-    assert load_split(path).num_items == 48
-    assert main(["recommend", "simulate", "--users", "3"]) == 2   # --out missing
-
-
 def test_sasrec_learns_the_tastes_and_beats_item_to_item_within_seconds():
     """The last item alone (item-to-item) cannot know a shopper's two departments; the whole
     history can. A small catalogue (120 items) makes the taste worth most."""
     config = ShopConfig(users=600, items_per_category=5, max_len=20, seed=1)
     split = leave_one_out(simulate_purchases(config), "sequence")
-    model_config = RecommenderConfig(num_items=split.num_items, max_len=20, d_model=32, dim_feedforward=64,
-                                     num_layers=2, nhead=2, dropout=0.1)
-    train_config = TrainConfig(epochs=12, lr=5e-3, device="cpu", monitor="NDCG@10", mode="max",
-                               warmup_steps=10, patience=12, progress=False, verbose=False, log_every=0)
-    settings = TaskSettings(batch_size=32, eval_users=100)
-    model, _, _ = train_recommender(split, model_config, train_config, settings)
+    model_config = RecommenderConfig(num_items=split.num_items, max_len=20,
+                                     encoder=encoder_config(d_model=32, dim_feedforward=64, num_layers=2,
+                                                            nhead=2, dropout=0.1))
+    settings = TrainSettings(epochs=12, lr=5e-3, warmup_steps=10, patience=12, batch_size=32, eval_users=100)
+    model = train_recommender(split, model_config, settings, device="cpu", verbose=False).model
 
     def score(scorer):
         return evaluate_ranking(scorer, split.test.inputs, split.test.targets, split.num_items)

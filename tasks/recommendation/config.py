@@ -1,0 +1,177 @@
+"""The recommendation head's settings: the model's config and the training recipe.
+
+* :class:`RecommenderConfig` -- every number needed to rebuild a
+  :class:`~tasks.recommendation.model.SequentialRecommender` (saved as ``config.json``): the
+  catalogue size N, the kind (``"sasrec"`` or ``"bert4rec"``), ``max_len``, and the core's
+  :class:`~minitransformer.nn.config.EncoderConfig` nested as ``encoder``.
+* :class:`TrainSettings` -- the training recipe (loss, batches, masking, schedule, early
+  stopping, final fit), saved in ``train_config.json`` under ``"task"``.
+* :func:`training_defaults`, :func:`default_config`, :func:`default_settings` -- the defaults,
+  which depend on the data's format and on the model.
+
+The defaults were chosen on Amazon Beauty to fit 20 minutes on 2 CPU cores: SASRec, full-softmax
+cross-entropy at every position, d_model 64, 2 layers, 1 head, dropout 0.3, max-len 50, batch
+128, AdamW lr 3e-3 with 100 warm-up steps and a cosine to 0.1 x lr over 30 epochs, early
+stopping on validation NDCG@10 (3,000 seeded validation users) with patience 8, then a 5-epoch
+final fit with the validation items put back (:mod:`tasks.recommendation.train`). The ml1m
+folder gets max-len 200, 60 epochs, patience 20, dropout 0.2 and no final fit (only 6,040
+histories; 512 noisy validation users, the only ones with a validation item). BERT4Rec: the
+same, but dropout 0.1, patience 16, 80 epochs (an epoch costs about 40% of a SASRec epoch, but
+it learns from far fewer positions per pass), mask probability 0.2, and half of the examples a
+history cut at a random item with that item masked (``last_item_prob``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from minitransformer.nn.config import ConfigBase, EncoderConfig
+
+__all__ = ["MODEL_KINDS", "LOSSES", "RecommenderConfig", "TrainSettings", "encoder_config",
+           "training_defaults", "default_config", "default_settings"]
+
+MODEL_KINDS = ("sasrec", "bert4rec")
+LOSSES = ("ce", "bce", "gbce")
+
+#: BERT4Rec learns from ~20% of the positions per pass and needs many more (cheaper) epochs
+DEFAULT_EPOCHS = {"sasrec": 30, "bert4rec": 80}
+#: BERT4Rec's masks and random cuts already keep it from memorising its histories; with less
+#: dropout it learns faster and keeps more of the final fit (Beauty: see RESULTS.md)
+DEFAULT_DROPOUT = {"sasrec": 0.3, "bert4rec": 0.1}
+#: BERT4Rec's validation NDCG@10 rises slowly and noisily (fresh masks and cuts every epoch):
+#: with patience 8 it stopped after 37-53 of its 80 epochs (Beauty: see RESULTS.md)
+DEFAULT_PATIENCE = {"sasrec": 8, "bert4rec": 16}
+#: the ml1m folder: long histories (max-len 200), and its 512 validation users make NDCG@10 jump
+#: by ~0.01 between epochs (a longer patience).
+#: No final fit: only those 512 users have a validation item to put back (0.05% more training
+#: targets), so it would only train longer on the same data (measured: no gain, or a loss).
+ML1M_DEFAULTS = {"max_len": 200, "patience": 20, "final_epochs": 0}
+#: SASRec on the ml1m folder: only 6,040 histories, so 60 epochs; dropout 0.2 as the SASRec
+#: paper chose for ML-1M (its long, dense histories overfit less than Amazon's): validation
+#: NDCG@10 0.1886 -> 0.2027, test 0.1377 -> 0.1523 (RESULTS.md). BERT4Rec keeps its own
+#: (larger) epochs and (smaller) dropout.
+ML1M_SASREC_DEFAULTS = {"epochs": 60, "dropout": 0.2}
+
+
+def encoder_config(d_model: int = 64, nhead: int = 1, num_layers: int = 2,
+                   dim_feedforward: int | None = None, dropout: float = 0.3,
+                   attention_backend: str = "manual") -> EncoderConfig:
+    """The recommender's encoder: pre-norm (with a final layer norm) and GELU, as in SASRec.
+
+    ``dim_feedforward`` defaults to ``4 * d_model``.
+
+    >>> encoder_config(d_model=32).dim_feedforward
+    128
+    """
+    return EncoderConfig(d_model=d_model, nhead=nhead, num_layers=num_layers,
+                         dim_feedforward=4 * d_model if dim_feedforward is None else dim_feedforward,
+                         dropout=dropout, activation="gelu", norm_first=True,
+                         attention_backend=attention_backend)
+
+
+@dataclass
+class RecommenderConfig(ConfigBase):
+    """Every number needed to rebuild a :class:`SequentialRecommender` (saved as config.json).
+
+    ``num_items`` is N (ids 1..N); the vocabulary has N + 2 rows (0 = padding, N + 1 = [MASK]).
+    ``max_len`` is the number of most recent items the model reads. ``encoder`` sizes the core
+    :class:`~minitransformer.Encoder` (its ``dropout`` also drops the input embeddings).
+    """
+
+    model_type: ClassVar[str] = "sequential_recommender"
+    num_items: int = 1
+    kind: str = "sasrec"
+    max_len: int = 50
+    encoder: EncoderConfig = field(default_factory=encoder_config)
+
+    def __post_init__(self):
+        self._check_positive("num_items", "max_len")
+        self._check_choice("kind", MODEL_KINDS)
+        if not isinstance(self.encoder, EncoderConfig):
+            raise ValueError(f"encoder: expected an EncoderConfig, got {type(self.encoder).__name__}")
+
+    @property
+    def mask_id(self) -> int:
+        return self.num_items + 1
+
+    @property
+    def vocab_size(self) -> int:
+        return self.num_items + 2
+
+
+@dataclass
+class TrainSettings:
+    """The training recipe (its defaults: SASRec on a Beauty-style file; see the module docstring).
+
+    * ``loss``: ``"ce"`` full-softmax cross-entropy, ``"bce"`` sampled BCE, ``"gbce"`` gBCE with
+      ``negatives`` negatives per position (:mod:`tasks.recommendation.losses`).
+    * ``batch_size`` sequences and at most ``max_tokens`` item positions per batch.
+    * BERT4Rec: ``mask_prob`` of the items masked; ``last_item_prob`` of the examples a history
+      cut at a random item, that item masked.
+    * ``eval_users``: validation users scored each epoch (0 = all).
+    * ``epochs``, ``lr``, ``warmup_steps``, ``min_lr_ratio``: AdamW with a linear warm-up and a
+      cosine to ``min_lr_ratio x lr``; ``patience``: epochs without a better validation
+      NDCG@10 before stopping (``None`` = never stop early).
+    * ``final_epochs``: then this many epochs with the validation items put back (0 = keep the
+      validation-best model).
+    """
+
+    loss: str = "ce"
+    negatives: int = 256
+    batch_size: int = 128
+    max_tokens: int = 6400  # positions per batch (128 sequences x max-len 50)
+    mask_prob: float = 0.2
+    last_item_prob: float = 0.5
+    eval_users: int = 3000
+    epochs: int = DEFAULT_EPOCHS["sasrec"]
+    lr: float = 3e-3
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.1
+    patience: int | None = DEFAULT_PATIENCE["sasrec"]
+    final_epochs: int = 5
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss: expected one of {LOSSES}, got {self.loss!r}")
+        for name in ("mask_prob", "last_item_prob"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"--{name.replace('_', '-')}: expected a probability in [0, 1], got {value}")
+        if self.final_epochs < 0:
+            raise ValueError(f"--final-epochs: expected an integer >= 0, got {self.final_epochs}")
+
+
+def training_defaults(fmt: str, model: str) -> dict[str, float]:
+    """``max_len``, ``epochs``, ``patience``, ``final_epochs`` and ``dropout`` for data in format
+    ``fmt`` and the model kind ``model`` (what the command line uses when they are not set).
+
+    >>> training_defaults("ml1m", "sasrec")["max_len"]
+    200
+    """
+    defaults = {"max_len": 50, "epochs": DEFAULT_EPOCHS[model],
+                "patience": DEFAULT_PATIENCE[model], "final_epochs": 5,
+                "dropout": DEFAULT_DROPOUT[model]}
+    if fmt == "ml1m":
+        defaults.update(ML1M_DEFAULTS)
+        if model == "sasrec":
+            defaults.update(ML1M_SASREC_DEFAULTS)
+    return defaults
+
+
+def default_config(fmt: str, model: str, num_items: int = 1) -> RecommenderConfig:
+    """The model config of :func:`training_defaults` (``max_len`` and ``dropout``) for a format
+    and a model kind; the rest of the sizes are :func:`encoder_config`'s defaults."""
+    defaults = training_defaults(fmt, model)
+    return RecommenderConfig(num_items=num_items, kind=model, max_len=int(defaults["max_len"]),
+                             encoder=encoder_config(dropout=defaults["dropout"]))
+
+
+def default_settings(fmt: str, model: str) -> TrainSettings:
+    """The training recipe of :func:`training_defaults` (``epochs``, ``patience`` and
+    ``final_epochs``) for a format and a model kind."""
+    defaults = training_defaults(fmt, model)
+    return dataclasses.replace(TrainSettings(), epochs=int(defaults["epochs"]),
+                               patience=int(defaults["patience"]),
+                               final_epochs=int(defaults["final_epochs"]))
