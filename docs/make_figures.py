@@ -728,24 +728,22 @@ def fig_recommendation_attention():
     example shopper: the attention of the last position in layer 0 and the top five items."""
     import tempfile
 
-    from minitransformer.training import TrainConfig
+    import tasks.recommendation as rec
     from tasks.recommendation.data import load_split
-    from tasks.recommendation.models import RecommenderConfig
     from tasks.recommendation.plot import plot_history_attention
     from tasks.recommendation.synthetic import ShopConfig, bundle_partner, write_purchases
-    from tasks.recommendation.train import TaskSettings, train_recommender
 
     shop = ShopConfig(users=1500, seed=0)
+    config = rec.RecommenderConfig(max_len=25, encoder=rec.encoder_config(d_model=64, nhead=2, num_layers=2,
+                                                                          dim_feedforward=128, dropout=0.1))
+    settings = rec.TrainSettings(epochs=12, lr=5e-3, warmup_steps=20, patience=None, batch_size=64,
+                                 eval_users=500, final_epochs=0)
     with tempfile.TemporaryDirectory() as tmp:
         write_purchases(Path(tmp) / "purchases.csv", shop)
         split = load_split(Path(tmp) / "purchases.csv")
-    config = RecommenderConfig(num_items=split.num_items, kind="sasrec", max_len=25, d_model=64, nhead=2,
-                               num_layers=2, dim_feedforward=128, dropout=0.1)
-    train_config = TrainConfig(epochs=12, lr=5e-3, warmup_steps=20, seed=0, device="cpu", monitor="NDCG@10",
-                               mode="max", verbose=False, progress=False)
-    model, _, _ = train_recommender(split, config, train_config,
-                                    TaskSettings(batch_size=64, eval_users=500, final_epochs=0))
-    model.eval()
+        model = rec.train(split, Path(tmp) / "model", config, settings=settings, device="cpu",
+                          verbose=False).model
+    config = model.config
     name = split.item_map.token
     for history, target in zip(split.test.inputs, split.test.targets):
         if len(history) >= 5 and bundle_partner(name(history[-2]), shop) == (name(history[-1]), name(target)):
