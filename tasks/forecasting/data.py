@@ -12,6 +12,10 @@ Layouts (``--format``; ``auto`` looks at the header):
   then taken in file order. With dates, rows are sorted by date within each series and
   calendar features are derived (:func:`calendar_features`).
 
+Every entry point that takes ``data`` (the verbs :func:`tasks.forecasting.train`, ``evaluate``
+and ``predict``) accepts a path to such a file or a :class:`SeriesSet` already in memory
+(:func:`to_series_set`).
+
 Bad input (all ``ValueError`` naming the file, line and column, or the series and position):
 an empty file or one without data rows; a cell that is not a number; a missing value (empty
 cell inside a wide row, ``NaN``, ``NA``) -- no imputation is done, fix or drop the series;
@@ -31,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SeriesSet", "load_series", "detect_format", "FORMATS", "calendar_features",
-           "future_dates"]
+__all__ = ["SeriesSet", "load_series", "to_series_set", "split_last", "detect_format", "FORMATS",
+           "calendar_features", "future_dates"]
 
 FORMATS = ("auto", "m4", "uci", "long")
 _MISSING = {"nan", "na", "n/a", "null", "none"}
@@ -58,6 +62,24 @@ class SeriesSet:
 
     def lengths(self) -> np.ndarray:
         return np.array([v.size for v in self.values])
+
+    def subset(self, indices: list[int]) -> SeriesSet:
+        """The series at ``indices``, in that order (a new set; this one is left as it is)."""
+        def pick(items):
+            return None if items is None else [items[i] for i in indices]
+
+        return SeriesSet(ids=pick(self.ids), values=pick(self.values), format=self.format,
+                         dates=pick(self.dates), covariates=pick(self.covariates),
+                         covariate_names=list(self.covariate_names))
+
+    def drop_last(self, h: int) -> SeriesSet:
+        """Every series without its last ``h >= 0`` values (dates and covariates cut alike)."""
+        def cut(items):
+            return None if items is None else [x[:len(x) - h] for x in items]
+
+        return SeriesSet(ids=list(self.ids), values=cut(self.values), format=self.format,
+                         dates=cut(self.dates), covariates=cut(self.covariates),
+                         covariate_names=list(self.covariate_names))
 
 
 def detect_format(header: list[str]) -> str:
@@ -199,6 +221,34 @@ def load_series(path: str | Path, format: str = "auto") -> SeriesSet:
         raise ValueError(f"{path}: UCI format needs the columns 'Product_Code' and 'W0'..; "
                          f"header is {header[:5]}")
     return _load_wide(path, header, rows, layout)
+
+
+def to_series_set(data: SeriesSet | str | Path, format: str = "auto") -> SeriesSet:
+    """``data`` itself when it is a :class:`SeriesSet`, else the file it names (:func:`load_series`)."""
+    if isinstance(data, SeriesSet):
+        return data
+    if isinstance(data, (str, Path)):
+        return load_series(data, format)
+    raise TypeError(f"data: expected a path or a SeriesSet, got {type(data).__name__}")
+
+
+def split_last(data: SeriesSet, h: int) -> tuple[SeriesSet, list[np.ndarray], list[int]]:
+    """``(histories, actuals, kept)``: every series with more than ``h`` values, minus its last h;
+    those h values; the positions of the kept series in ``data``.
+
+    Raises ``ValueError`` if no series is long enough (a horizon longer than every series).
+
+    >>> data = SeriesSet(ids=["a", "b"], values=[np.arange(5.0), np.arange(2.0)], format="m4")
+    >>> histories, actuals, kept = split_last(data, 2)
+    >>> histories.ids, histories.values[0].tolist(), actuals[0].tolist(), kept
+    (['a'], [0.0, 1.0, 2.0], [3.0, 4.0], [0])
+    """
+    kept = [i for i, x in enumerate(data.values) if x.size > h]
+    if not kept:
+        raise ValueError(f"--horizon {h} is longer than every series (the longest has "
+                         f"{max(x.size for x in data.values)} values); hold-out needs more than {h}")
+    chosen = data.subset(kept)
+    return chosen.drop_last(h), [x[-h:] for x in chosen.values], kept
 
 
 def future_dates(dates: np.ndarray, h: int) -> np.ndarray:

@@ -13,7 +13,8 @@ One model is trained on windows from *every* series. For a window with context `
    patch is a vector of ``P·(2+K)`` numbers, projected to ``d_model`` and given a learned
    position. A patch with no observed value is a padding token (``key_padding_mask``).
    With covariates, one more token carries the known future covariates of the ``H`` steps.
-3. The core :class:`~minitransformer.Encoder` mixes the tokens: ``(B, N, D) -> (B, N, D)``.
+3. The core :class:`~minitransformer.Encoder`, built from ``config.encoder`` (an
+   :class:`~minitransformer.EncoderConfig`), mixes the tokens: ``(B, N, D) -> (B, N, D)``.
 4. **Direct head**: the ``N`` patch outputs are flattened and one linear layer gives all
    ``H × Q`` outputs (``Q`` quantiles, or 1 point forecast): no step-by-step feedback, so errors
    do not compound over the horizon.
@@ -24,56 +25,13 @@ quantiles (e.g. P10/P50/P90) otherwise. The P50 (median) is the point forecast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar
-
 import torch
 from torch import nn
 
 from minitransformer import Encoder, LearnedPositionalEmbedding, PretrainedMixin
-from minitransformer.nn.config import ConfigBase
+from tasks.forecasting.config import ForecastConfig
 
-__all__ = ["ForecastConfig", "PatchForecaster", "forecast_loss"]
-
-
-@dataclass
-class ForecastConfig(ConfigBase):
-    """Every number needed to rebuild a :class:`PatchForecaster` (saved as ``config.json``).
-
-    ``context`` must be a multiple of ``patch_len``. ``quantiles`` empty = a point forecast
-    trained with MAE; otherwise e.g. ``[0.1, 0.5, 0.9]`` trained with the pinball loss (0.5
-    must be among them: it is the point forecast). ``n_covariates`` = K per-step covariates.
-    """
-
-    model_type: ClassVar[str] = "patch_forecaster"
-    context: int = 104
-    horizon: int = 13
-    patch_len: int = 8
-    d_model: int = 64
-    nhead: int = 4
-    num_layers: int = 2
-    dim_feedforward: int = 128
-    dropout: float = 0.1
-    activation: str = "gelu"
-    norm_first: bool = True
-    attention_backend: str = "manual"
-    quantiles: list[float] = field(default_factory=list)
-    n_covariates: int = 0
-    min_scale: float = 1.0
-
-    def __post_init__(self):
-        self._check_common()
-        self._check_positive("context", "horizon", "patch_len", "num_layers")
-        if self.context % self.patch_len:
-            raise ValueError(f"context: {self.context} must be a multiple of patch_len={self.patch_len}")
-        if self.quantiles and (0.5 not in self.quantiles or any(not 0 < q < 1 for q in self.quantiles)):
-            raise ValueError(f"quantiles: expected values in (0, 1) including 0.5, got {self.quantiles}")
-        if not isinstance(self.n_covariates, int) or self.n_covariates < 0:
-            raise ValueError(f"n_covariates: expected a non-negative integer, got {self.n_covariates!r}")
-
-    @property
-    def num_patches(self) -> int:
-        return self.context // self.patch_len
+__all__ = ["PatchForecaster", "forecast_loss"]
 
 
 class PatchForecaster(PretrainedMixin, nn.Module):
@@ -84,14 +42,14 @@ class PatchForecaster(PretrainedMixin, nn.Module):
     def __init__(self, config: ForecastConfig):
         super().__init__()
         self.config = c = config
+        d = c.encoder.d_model
         step_features = 2 + c.n_covariates                        # z, observed, covariates
-        self.patch_embed = nn.Linear(c.patch_len * step_features, c.d_model)
-        self.position = LearnedPositionalEmbedding(c.num_patches + 1, c.d_model, c.dropout)
-        self.future_embed = nn.Linear(c.horizon * c.n_covariates, c.d_model) if c.n_covariates else None
-        self.encoder = Encoder(c.d_model, c.nhead, c.num_layers, c.dim_feedforward, c.dropout,
-                               c.activation, c.norm_first, attention_backend=c.attention_backend)
+        self.patch_embed = nn.Linear(c.patch_len * step_features, d)
+        self.position = LearnedPositionalEmbedding(c.num_patches + 1, d, c.encoder.dropout)
+        self.future_embed = nn.Linear(c.horizon * c.n_covariates, d) if c.n_covariates else None
+        self.encoder = Encoder.from_config(c.encoder)
         self.n_outputs = max(1, len(c.quantiles))
-        self.head = nn.Linear(c.num_patches * c.d_model, c.horizon * self.n_outputs)
+        self.head = nn.Linear(c.num_patches * d, c.horizon * self.n_outputs)
 
     @classmethod
     def from_config(cls, config: ForecastConfig) -> PatchForecaster:

@@ -7,12 +7,16 @@ only when a plot is asked for.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from minitransformer.pictures.plotting import new_figure, require_matplotlib, save_figure
 
-__all__ = ["plot_forecast"]
+if TYPE_CHECKING:
+    from tasks.forecasting.ensemble import Forecasts
+
+__all__ = ["plot_forecast", "plot_forecasts"]
 
 
 def plot_forecast(path: Path, series_id: str, history: np.ndarray, forecast: np.ndarray,
@@ -36,3 +40,13 @@ def plot_forecast(path: Path, series_id: str, history: np.ndarray, forecast: np.
     ax.set_xlabel("step")
     ax.legend(loc="upper left")
     return save_figure(fig, path)
+
+
+def plot_forecasts(path: Path, forecasts: Forecasts, index: int = 0, show_last: int = 156) -> Path:
+    """Draw series ``index`` of what :func:`~tasks.forecasting.predict` returned: its history,
+    the P50, the band of the lowest and highest quantiles (if any) and the actuals (if known)."""
+    band = forecasts.band()
+    lower, upper = (band[0][index], band[1][index]) if band is not None else (None, None)
+    actual = None if forecasts.actuals is None else np.asarray(forecasts.actuals[index])
+    return plot_forecast(path, forecasts.ids[index], forecasts.histories[index], forecasts.point[index],
+                         lower, upper, actual, show_last)

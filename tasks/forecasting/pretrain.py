@@ -8,7 +8,7 @@ from the encoder outputs with a linear layer ``D -> P``::
 
 Only the context is used (no targets), so any history can serve -- windows from series too
 short to be scored, or other data sets. The patch embedding and the encoder learn the shapes
-of the series; supervised training (``pipeline.train_ensemble``) then starts from them. The
+of the series; supervised training (:mod:`tasks.forecasting.train`) then starts from them. The
 reconstruction head and the mask vector are thrown away afterwards.
 """
 
@@ -29,7 +29,7 @@ class MaskedPatchPretrainer(nn.Module):
     def __init__(self, forecaster: PatchForecaster, mask_ratio: float = 0.4):
         super().__init__()
         self.forecaster = forecaster
-        d, p = forecaster.config.d_model, forecaster.config.patch_len
+        d, p = forecaster.config.encoder.d_model, forecaster.config.patch_len
         self.mask_token = nn.Parameter(torch.zeros(d))
         self.reconstruct = nn.Linear(d, p)
         self.mask_ratio = mask_ratio
