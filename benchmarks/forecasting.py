@@ -2,14 +2,15 @@
 
 * **M4 Weekly** (359 series, horizon 13): the last 13 values of each *training* series are held
   out (the official test split is held back by the maintainers); the model is trained on the
-  rest with ``minitransformer forecast train`` and scored with ``forecast evaluate --test``.
+  rest with :func:`tasks.forecasting.train` and scored with :func:`tasks.forecasting.evaluate`
+  (what ``minitransformer forecast train`` and ``forecast evaluate --test`` run).
   Target: OWA ≤ 0.90 in under 15 minutes on 2 CPU cores.
 * **UCI weekly sales** (811 products × 52 weeks, horizon 8): train on W0..W43, score W44..W51.
   Target: MASE below the best hand-written baseline.
 
-Inside ``train`` (CLI defaults), every member picks its epoch count on the last H values of
-the training file and is then refit on the whole training file; the test values are only
-read by ``evaluate``.
+Inside ``train`` (the defaults of :class:`~tasks.forecasting.config.ForecastSettings`, which
+are the CLI's), every member picks its epoch count on the last H values of the training file
+and is then refit on the whole training file; the test values are only read by ``evaluate``.
 
 Published M4 Weekly test-set scores (sMAPE / MASE / OWA) come from Makridakis, Spiliotis &
 Assimakopoulos (2020), "The M4 Competition: 100,000 time series and 61 forecasting methods",
@@ -36,7 +37,8 @@ from _common import REPO, shared_data  # benchmarks/ is on sys.path when run as 
 
 sys.path.insert(0, str(REPO))
 
-from minitransformer.cli.main import main as cli_main  # noqa: E402
+import tasks.forecasting  # noqa: E402
+from tasks.forecasting.config import ForecastSettings  # noqa: E402
 from tasks.forecasting.data import load_series  # noqa: E402
 
 M4 = shared_data("forecasting", "m4_weekly", "Weekly-train.csv")
@@ -66,23 +68,20 @@ def _write_split(data, h: int, folder: Path, name: str) -> tuple[Path, Path]:
     return train, test
 
 
-def _run(train: Path, test: Path, h: int, out: Path, extra: list[str]) -> tuple[dict, dict, list[str], float]:
-    train_args = ["forecast", "train", "--data", str(train), "--horizon", str(h), "--out", str(out / "model"),
-                  "--json", str(out / "train.json"), *extra]
+def _run(train: Path, test: Path, h: int, out: Path, quick: bool) -> tuple[dict, dict, list[str], float]:
+    """Train with the defaults (``quick``: one member, 1.5 minutes) and score against ``test``."""
+    config = ForecastSettings(members=1) if quick else ForecastSettings()
     start = time.monotonic()
     with contextlib.redirect_stdout(sys.stderr):              # progress to stderr, the report to stdout
-        if cli_main(train_args) != 0:
-            raise RuntimeError("training failed")
+        run = tasks.forecasting.train(train, out / "model", config, horizon=h,
+                                      max_minutes=1.5 if quick else None)
     seconds = time.monotonic() - start
-    eval_args = ["forecast", "evaluate", "--model", str(out / "model"), "--data", str(train),
-                 "--test", str(test), "--json", str(out / "scores.json")]
-    with contextlib.redirect_stdout(sys.stderr):
-        if cli_main(eval_args) != 0:
-            raise RuntimeError("evaluation failed")
-    summary = json.loads((out / "train.json").read_text())
-    scores = json.loads((out / "scores.json").read_text())
-    commands = ["minitransformer " + " ".join(train_args), "minitransformer " + " ".join(eval_args)]
-    return summary, scores, commands, seconds
+    scores = tasks.forecasting.evaluate(run.model, train, test)
+    model = train.name.removesuffix("-train.csv") + "-model"
+    extra = " --members 1 --max-minutes 1.5" if quick else ""
+    commands = [f"minitransformer forecast train --data {train.name} --horizon {h} --out {model}{extra}",
+                f"minitransformer forecast evaluate --model {model} --data {train.name} --test {test.name}"]
+    return run.metrics, scores, commands, seconds
 
 
 def _throughput(model_dir: Path) -> float:
@@ -118,7 +117,8 @@ def _section(title: str, summary: dict, scores: dict, commands: list[str], secon
                                        + (f", refit {m['refit_epochs']} epoch(s) on the full series"
                                           if "refit_epochs" in m else "")
                                        for m in members),
-             "- commands:", *(f"  - `{c}`" for c in commands), ""]
+             "- the same from the command line, on the two files the benchmark writes:",
+             *(f"  - `{c}`" for c in commands), ""]
     return lines
 
 
@@ -127,10 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one member, a 1.5-minute budget per data set")
     parser.add_argument("--only", choices=("m4", "uci"), help="run one data set only")
     args = parser.parse_args(argv)
-    extra = ["--members", "1", "--max-minutes", "1.5"] if args.quick else []
     report = ["# Forecasting benchmark" + (" (quick)" if args.quick else ""), "",
               f"Threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
-              f"CLI defaults{' + ' + ' '.join(extra) if extra else ''}.", ""]
+              f"default settings{' + one member, a 1.5-minute budget' if args.quick else ''}.", ""]
     with tempfile.TemporaryDirectory(prefix="forecast-bench-") as tmp:
         folder = Path(tmp)
         if args.only in (None, "m4"):
@@ -138,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                 report += ["## M4 Weekly", "", f"skipped: {M4} not found", ""]
             else:
                 train, test = _write_split(load_series(M4), 13, folder, "m4")
-                summary, scores, commands, seconds = _run(train, test, 13, folder / "m4", extra)
+                summary, scores, commands, seconds = _run(train, test, 13, folder / "m4", args.quick)
                 report += _section("M4 Weekly (validation: last 13 training values; target OWA ≤ 0.90)",
                                    summary, scores, commands, seconds, folder / "m4" / "model",
                                    ("sMAPE", "MASE", "OWA", "MAE", "RMSE"))
@@ -151,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 report += ["## UCI weekly sales", "", f"skipped: {UCI} not found", ""]
             else:
                 train, test = _write_split(load_series(UCI), 8, folder, "uci")
-                summary, scores, commands, seconds = _run(train, test, 8, folder / "uci", extra)
+                summary, scores, commands, seconds = _run(train, test, 8, folder / "uci", args.quick)
                 report += _section("UCI weekly sales (train W0..W43, score W44..W51; target MASE below "
                                    "the best baseline)", summary, scores, commands, seconds,
                                    folder / "uci" / "model", ("MASE", "MAE", "RMSE"))

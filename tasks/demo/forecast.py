@@ -3,14 +3,16 @@
 Data: :mod:`tasks.forecasting.synthetic` (yearly seasonality, trend, promotions, Poisson
 noise), the last 13 weeks of every product held out in ``data/weekly_sales_test.csv``; the
 promotions of those weeks are known in advance (a shop plans them), their sales are not.
-Training and evaluation: ``minitransformer forecast train`` and ``forecast evaluate --test``,
-which scores the model beside the hand-written baselines (seasonal naive, Theta, damped trend,
-...). MASE is M4's: the mean absolute error over the 13 weeks, scaled by the in-sample error of
-the naive forecast, averaged over the products.
+Training and evaluation: the head's Python verbs ``tasks.forecasting.train`` and
+``tasks.forecasting.evaluate`` (what ``minitransformer forecast train`` and ``forecast evaluate
+--test`` run), which score the model beside the hand-written baselines (seasonal naive, Theta,
+damped trend, ...). MASE is M4's: the mean absolute error over the 13 weeks, scaled by the
+in-sample error of the naive forecast, averaged over the products.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -22,14 +24,13 @@ from tasks.demo.pictures import curves_picture, draw
 __all__ = ["run", "SETTINGS", "HORIZON"]
 
 HORIZON = 13
-#: simulated shop and ``forecast train`` options, full demo and --quick
+#: simulated shop, encoder size (``forecast_encoder``) and training settings (``ForecastSettings``),
+#: full demo and --quick
 SETTINGS = {
-    "full": {"products": 300, "weeks": 156,
-             "train": ["--members", "1", "--epochs", "3", "--lr", "3e-3", "--no-refit",
-                       "--quantiles", "0.1,0.5,0.9"]},
-    "quick": {"products": 80, "weeks": 130,
-              "train": ["--members", "1", "--epochs", "2", "--lr", "3e-3", "--no-refit",
-                        "--quantiles", "0.1,0.5,0.9", "--d-model", "32"]},
+    "full": {"products": 300, "weeks": 156, "encoder": {},
+             "train": {"members": 1, "epochs": 3, "lr": 3e-3, "refit": False, "quantiles": [0.1, 0.5, 0.9]}},
+    "quick": {"products": 80, "weeks": 130, "encoder": {"d_model": 32},
+              "train": {"members": 1, "epochs": 2, "lr": 3e-3, "refit": False, "quantiles": [0.1, 0.5, 0.9]}},
 }
 
 
@@ -40,51 +41,64 @@ def _example(train, test) -> int:
     return max(candidates, key=lambda i: train.values[i][-52:].mean())
 
 
-def _pictures(ctx: DemoContext, run_dir, data_path, test_path) -> tuple[list[Picture], str]:
+def _pictures(ctx: DemoContext, run, data_path, test_path) -> tuple[list[Picture], str]:
     import torch
 
     from minitransformer import record_attention
     from minitransformer.pictures.plotting import plot_attention
-    from tasks.forecasting.data import SeriesSet, load_series
-    from tasks.forecasting.pipeline import load_ensemble, predict
-    from tasks.forecasting.plot import plot_forecast
+    from tasks.forecasting import load_series, predict
+    from tasks.forecasting.plot import plot_forecasts
     from tasks.forecasting.windows import forecast_batch
 
-    settings, models = load_ensemble(run_dir)
+    model = run.model                                                 # the trained ensemble
     train, test = load_series(data_path), load_series(test_path)
     i = _example(train, test)
-    one = SeriesSet(ids=[train.ids[i]], values=[train.values[i]], format=train.format,
-                    dates=[train.dates[i]], covariates=[train.covariates[i]],
-                    covariate_names=train.covariate_names)
-    future = {test.ids[i]: test.covariates[i]}
-    out = predict(models, one, HORIZON, future)[0]                    # (H, Q)
-    model = models[0]
+    one, future = train.subset([i]), {test.ids[i]: test.covariates[i]}
+    forecasts = dataclasses.replace(predict(model, one, future=future), actuals=[test.values[i]])
     folder = ctx.pictures_dir
     pictures = []
     promo_weeks = ", ".join(str(k + 1) for k in np.flatnonzero(test.covariates[i][:, 0]))
-    path = draw(ctx, "forecast", plot_forecast, folder / "forecast_series.png", one.ids[0], one.values[0],
-                out[:, model.median_index], out[:, 0], out[:, -1], test.values[i])
+    path = draw(ctx, "forecast", plot_forecasts, folder / "forecast_series.png", forecasts)
     if path:
         pictures.append(Picture(f"Product {one.ids[0]}: history, the forecast (P50) with its P10-P90 band, "
                                 f"and the actual sales; promotion in forecast week(s) {promo_weeks}", path))
-    batch = forecast_batch(one, model.config.context, HORIZON, future)
-    with torch.no_grad(), record_attention(model) as maps:
-        model(batch["values"], batch["observed"], batch.get("covariates"))
+    member = model.members[0]
+    batch = forecast_batch(one, member.config.context, HORIZON, future)
+    with torch.no_grad(), record_attention(member) as maps:
+        member(batch["values"], batch["observed"], batch.get("covariates"))
     size = next(iter(maps.values())).shape[-1]                        # patches (+ the future token)
-    starts = one.dates[0][-model.config.context:][::model.config.patch_len]
+    starts = one.dates[0][-member.config.context:][::member.config.patch_len]
     labels = [f"from {d}" for d in starts][:size]
     labels += ["next 13 wk"] * (size - len(labels))                  # the known-future covariates token
     path = draw(ctx, "forecast attention", plot_attention, maps, folder / "forecast_attention.png",
                 query_labels=labels, title=f"{one.ids[0]}: attention between patches of "
-                                           f"{model.config.patch_len} weeks")
+                                           f"{member.config.patch_len} weeks")
     if path:
         pictures.append(Picture("Attention between the patches of the context (and the token of the "
                                 "known future: calendar and promotions)", path))
-    pictures += curves_picture(ctx, "forecast training curves", run_dir / settings.member_dirs[0],
+    pictures += curves_picture(ctx, "forecast training curves", run.model_dir / model.settings.member_dirs[0],
                                folder / "forecast_curves.png",
                                "Training curves (validation: the last 13 weeks of the training file)",
                                title="forecaster: training loss and validation scores")
     return pictures, one.ids[0]
+
+
+def _train_and_evaluate(ctx: DemoContext, setting: dict, data, test, run_dir):
+    """Train on the simulated shop, score the held-out weeks; the evaluation report is also kept
+    as ``logs/forecast_evaluate.json``. Returns the :class:`~minitransformer.training.Run` and the report."""
+    import tasks.forecasting
+    from tasks.forecasting.config import ForecastSettings, forecast_encoder
+
+    config = ForecastSettings(horizon=HORIZON, encoder=forecast_encoder(**setting["encoder"]),
+                              **setting["train"])
+    with ctx.logged("forecast", f"tasks.forecasting.train({data.name}) and "
+                                f"tasks.forecasting.evaluate({data.name}, test={test.name})"):
+        run = tasks.forecasting.train(data, run_dir, config, seed=ctx.seed, device=ctx.device,
+                                      max_minutes=ctx.budget_minutes())
+        report = tasks.forecasting.evaluate(run.model, data, test)
+    path = ctx.folder("logs") / "forecast_evaluate.json"
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return run, report
 
 
 def run(ctx: DemoContext) -> UseCaseResult:
@@ -98,20 +112,14 @@ def run(ctx: DemoContext) -> UseCaseResult:
                                             seed=ctx.seed), holdout=HORIZON)
     test = data.with_name(f"{data.stem}_test{data.suffix}")
     run_dir = ctx.run_dir("forecast")
-    ctx.cli(["forecast", "train", "--data", str(data), "--horizon", str(HORIZON), "--out", str(run_dir),
-             "--seed", str(ctx.seed), "--device", ctx.device, *setting["train"], *ctx.budget()],
-            log="forecast")
-    report_path = ctx.folder("logs") / "forecast_evaluate.json"
-    ctx.cli(["forecast", "evaluate", "--model", str(run_dir), "--data", str(data), "--test", str(test),
-             "--json", str(report_path)], log="forecast")
-    report = json.loads(report_path.read_text(encoding="utf-8"))
+    trained, report = _train_and_evaluate(ctx, setting, data, test, run_dir)
     baselines = {name: values["MASE"] for name, values in report["baselines"].items()}
     scores = [Score(f"MASE ({written['series']} products, {HORIZON} weeks ahead)", report["MASE"], baselines,
                     higher_is_better=False)]
     seasonal = report["baselines"]["SeasonalNaive"]
     notes = [f"sMAPE {report['sMAPE']:.2f} (seasonal naive {seasonal['sMAPE']:.2f}); the promotions of the "
              f"forecast weeks are known to the model, not to the baselines."]
-    pictures, series = _pictures(ctx, run_dir, data, test) if ctx.draw else ([], None)
+    pictures, series = _pictures(ctx, trained, data, test) if ctx.draw else ([], None)
     series = series or load_series(data).ids[0]
     return UseCaseResult(
         name="sales forecasting",
