@@ -770,8 +770,9 @@ def fig_forecast_band():
 
     import numpy as np
 
+    import tasks.forecasting
+    from tasks.forecasting.config import ForecastSettings
     from tasks.forecasting.data import load_series
-    from tasks.forecasting.pipeline import ForecastSettings, load_ensemble, predict, train_ensemble
     from tasks.forecasting.plot import plot_forecast
     from tasks.forecasting.synthetic import SalesConfig, simulate_sales, write_sales
 
@@ -781,10 +782,10 @@ def fig_forecast_band():
         write_sales(folder / "sales.csv", shop, holdout=13)
         train, test = load_series(folder / "sales.csv"), load_series(folder / "sales_test.csv")
         settings = ForecastSettings(horizon=13, context=104, members=1, epochs=3, lr=3e-3, refit=False,
-                                    quantiles=[0.1, 0.5, 0.9], format=train.format)
-        train_ensemble(train, settings, folder / "model", seed=0, device="cpu", log=lambda *args: None)
-        _, models = load_ensemble(folder / "model")
-    quantiles = predict(models, train, 13, dict(zip(test.ids, test.covariates)))  # (S, H, Q)
+                                    quantiles=[0.1, 0.5, 0.9])
+        run = tasks.forecasting.train(train, folder / "model", settings, seed=0, device="cpu", verbose=False)
+    future = dict(zip(test.ids, test.covariates))
+    quantiles = tasks.forecasting.predict(run.model, train, future=future).values  # (S, H, Q)
     winter = [k for k, profile in enumerate(simulate_sales(shop)["profile"]) if profile == "winter"]
     i = max(winter, key=lambda k: train.values[k][-52:].mean())
     return plot_forecast(OUT / "forecast_band.png", train.ids[i], train.values[i], quantiles[i, :, 1],
