@@ -44,6 +44,7 @@ _EXPORTS = {
     "LayerCache": "nn.decoder",
     "Transformer": "nn.transformer", "TransformerConfig": "nn.config", "EncoderConfig": "nn.config",
     "PretrainedMixin": "nn.io", "CausalLM": "nn.language_model", "CausalLMConfig": "nn.language_model",
+    "TextEncoder": "nn.text_encoder", "TextEncoderConfig": "nn.text_encoder",
     "generate": "generation", "set_attention_backend": "nn.backend",
     "plot_attention": "pictures.plotting", "plot_training_curves": "pictures.plotting",  # need the plot extra
 }
@@ -82,6 +83,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see ordinary imports
     from minitransformer.nn.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
     from minitransformer.nn.residual import ResidualConnection
     from minitransformer.nn.rotary import RotaryEmbedding
+    from minitransformer.nn.text_encoder import TextEncoder, TextEncoderConfig
     from minitransformer.nn.transformer import Transformer
     from minitransformer.pictures.attention_maps import record_attention
     from minitransformer.pictures.plotting import plot_attention, plot_training_curves

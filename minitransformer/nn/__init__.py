@@ -16,6 +16,7 @@ file                 what it holds
 ``decoder.py``       ``DecoderLayer`` (masked self-attention + cross-attention + FFN), ``Decoder``
 ``transformer.py``   the encoder–decoder ``Transformer`` with the seed's signature
 ``language_model.py``  ``CausalLM``: a decoder-only (GPT-style) language model
+``text_encoder.py``  ``TextEncoder``: a bidirectional (BERT-style) encoder over token ids, its heads
 ``config.py``        the dataclass configs (``EncoderConfig``, ``TransformerConfig``)
 ``io.py``            ``save_pretrained`` / ``from_pretrained``: safetensors + JSON, atomic
 ``validation.py``    input checks whose messages name the argument, what came and what was expected
@@ -41,13 +42,15 @@ from minitransformer.nn.norm import LayerNorm, layer_norm
 from minitransformer.nn.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
 from minitransformer.nn.residual import ResidualConnection
 from minitransformer.nn.rotary import RotaryEmbedding
+from minitransformer.nn.text_encoder import TextEncoder, TextEncoderConfig
 from minitransformer.nn.transformer import Transformer
 
 __all__ = [
     "CausalLM", "CausalLMConfig", "Decoder", "DecoderCache", "DecoderLayer", "Encoder", "EncoderConfig",
     "EncoderLayer", "FeedForward", "KVCache", "LayerCache", "LayerNorm", "LearnedPositionalEmbedding",
     "MultiHeadAttention", "PretrainedMixin", "ResidualConnection", "RotaryEmbedding",
-    "SinusoidalPositionalEncoding", "TokenEmbedding", "Transformer", "TransformerConfig", "causal_mask",
+    "SinusoidalPositionalEncoding", "TextEncoder", "TextEncoderConfig", "TokenEmbedding", "Transformer",
+    "TransformerConfig", "causal_mask",
     "layer_norm", "merge_heads", "merge_masks", "padding_mask", "scaled_dot_product_attention",
     "set_attention_backend", "softmax", "split_heads",
 ]

@@ -85,7 +85,7 @@ class ConfigBase:
             raise ValueError(f"nhead: d_model={self.d_model} must be divisible by nhead={self.nhead}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {self.dropout}")
-        self._check_choice("activation", ("relu", "gelu"))
+        self._check_choice("activation", ("relu", "gelu", "gelu_tanh"))
         self._check_choice("attention_backend", ("manual", "sdpa"))
 
 

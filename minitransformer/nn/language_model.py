@@ -10,7 +10,10 @@ own label, no annotation needed):
     loss  = − 1/N Σ_t log softmax(logits_t)[x_{t+1}]              (next-token cross-entropy)
 
 The stack is an :class:`~minitransformer.Encoder` in pre-norm form (``norm_first=True``, as in
-GPT-2) run with ``is_causal=True``: position t attends only to positions ≤ t. The output
+GPT-2) with a final layer norm, run with ``is_causal=True``: position t attends only to positions
+≤ t. ``Embed`` scales the token vectors by √D (``scale_embeddings=True``, the default, as in the
+2017 paper); GPT-2 adds them unscaled to its learned positions (``scale_embeddings=False``), and
+so does a GPT-2 checkpoint loaded with :func:`minitransformer.interop.from_hf`. The output
 projection shares its weight with the token embedding ``E`` (*weight tying*, Press & Wolf 2017),
 which saves V·D parameters and usually helps small models.
 
@@ -48,6 +51,9 @@ class CausalLMConfig(ConfigBase):
     ``positional`` is ``"learned"`` (GPT-2), ``"sinusoidal"`` or ``"rope"``; ``max_len`` bounds
     learned/sinusoidal positions (the longest prefix + continuation the model can handle).
     ``tie_embeddings`` shares the output projection with the token embedding.
+    ``scale_embeddings`` multiplies the token vectors by √D before the positions are added
+    (False for GPT-2, whose embeddings are added as they are). ``activation`` is ``"gelu"``,
+    ``"gelu_tanh"`` (GPT-2's) or ``"relu"``.
     """
 
     model_type: ClassVar[str] = "causal_lm"
@@ -63,6 +69,7 @@ class CausalLMConfig(ConfigBase):
     max_len: int = 256
     positional: str = "learned"
     tie_embeddings: bool = True
+    scale_embeddings: bool = True
     pad_id: int = 0
     bos_id: int = 1
     eos_id: int = 2
@@ -110,7 +117,8 @@ class CausalLM(PretrainedMixin, nn.Module):
         super().__init__()
         self.config = config = CausalLMConfig(vocab_size, d_model, nhead, num_layers,
                                               dim_feedforward, dropout, **options)
-        self.embedding = TokenEmbedding(vocab_size, d_model, config.pad_id, name="input_ids")
+        self.embedding = TokenEmbedding(vocab_size, d_model, config.pad_id, scale=config.scale_embeddings,
+                                        name="input_ids")
         if config.positional == "learned":
             self.positions = LearnedPositionalEmbedding(config.max_len, d_model, dropout)
         elif config.positional == "sinusoidal":
@@ -149,7 +157,7 @@ class CausalLM(PretrainedMixin, nn.Module):
         """
         check_token_ids("input_ids", input_ids, self.config.vocab_size)
         offset = len(cache[0]) if cache is not None else 0  # tokens already in the cache
-        x = self.embedding(input_ids)  # (B, T, D), scaled by √D
+        x = self.embedding(input_ids)  # (B, T, D), scaled by √D unless scale_embeddings=False
         if self.positions is not None:
             x = self.positions(x, offset)  # (B, T, D), positions offset … offset + T - 1
         else:

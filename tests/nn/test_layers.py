@@ -100,7 +100,8 @@ def test_feed_forward_dropout_only_in_training():
 
 def test_feed_forward_rejects_unknown_activation():
     """An unknown activation name is an error that lists the valid ones."""
-    with pytest.raises(ValueError, match=r"activation: expected one of \['gelu', 'relu'\], got 'tanh'"):
+    expected = r"activation: expected one of \['gelu', 'gelu_tanh', 'relu'\], got 'tanh'"
+    with pytest.raises(ValueError, match=expected):
         FeedForward(8, 16, activation="tanh")
 
 
