@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: install test lint check bench bench-quick demo docs docs-serve figures check-exercises \
-	browser-check clean
+	browser-check notebooks clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,8 +57,12 @@ docs-serve: install
 figures: install
 	$(BIN)/python docs/make_figures.py $(FIGURES)
 
+# the tour and the task tutorials as Jupyter notebooks, made from their pages (docs/hooks/notebooks.py)
+notebooks:
+	$(PYTHON) docs/hooks/notebooks.py --out notebooks
+
 check-exercises: install
 	$(BIN)/python -m minitransformer.exercises.selfcheck
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site demo-report
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site demo-report notebooks build/browser-check

@@ -15,6 +15,7 @@ its ``NotImplementedError`` and the exercise plugin reports the page as blocked,
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -25,6 +26,23 @@ markdown_it = pytest.importorskip("markdown_it")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
 PYTHON = {"python", "py", "python3"}
+
+
+def _load_notebook_hook():
+    """``docs/hooks/notebooks.py``, the hook that makes notebooks of some pages."""
+    spec = importlib.util.spec_from_file_location("docs_hooks_notebooks", DOCS / "hooks" / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+notebook_hook = _load_notebook_hook()
+#: pages that are also notebooks: where a Jupyter kernel can be started, their blocks run as
+#: notebooks in test_notebooks.py (checked there to be these very blocks), not a second time here
+RUN_AS_NOTEBOOKS = (set(notebook_hook.NOTEBOOKS)
+                    if importlib.util.find_spec("nbclient") and importlib.util.find_spec("ipykernel")
+                    else set())
+PAGES_RUN_HERE = [page for page in PAGES if page.relative_to(DOCS).as_posix() not in RUN_AS_NOTEBOOKS]
 
 
 def _fence_info(info: str) -> tuple[str | None, set[str]]:
@@ -52,7 +70,7 @@ def python_blocks(path: Path) -> list[tuple[int, str, bool]]:
 
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+@pytest.mark.parametrize("page", PAGES_RUN_HERE, ids=[str(p.relative_to(DOCS)) for p in PAGES_RUN_HERE])
 def test_page_code_blocks_run(page: Path, one_thread, capsys):
     namespace: dict = {}
     for line, source, continuation in python_blocks(page):
