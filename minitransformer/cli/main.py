@@ -5,6 +5,7 @@ Commands::
     minitransformer info                         versions, device, threads
     minitransformer exercises list|make|check|progress
     minitransformer plot      attention|curves   pictures (minitransformer.cli.plot; the plot extra)
+    minitransformer generate  --model DIR TEXT   continue a prompt with GPT-2 (minitransformer.cli.generate)
     minitransformer <head>    ...                every registered head: demo, recommend, qa,
                                                  forecast, risk (minitransformer.cli.registry)
 
@@ -40,7 +41,8 @@ __all__ = ["main", "build_parser", "PROG", "CORE_COMMANDS"]
 PROG = "minitransformer"
 
 #: the core's own commands beside ``info``; heads are found by :mod:`minitransformer.cli.registry`
-CORE_COMMANDS: dict[str, str] = {"exercises": "minitransformer.exercises", "plot": "minitransformer.cli.plot"}
+CORE_COMMANDS: dict[str, str] = {"exercises": "minitransformer.exercises", "plot": "minitransformer.cli.plot",
+                                 "generate": "minitransformer.cli.generate"}
 
 
 class _ArgumentParser(argparse.ArgumentParser):
