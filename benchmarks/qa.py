@@ -3,15 +3,16 @@
 Four parts (each skipped with a note when its data is absent):
 
 1. **BANKING77 intents** -- ``train.csv`` is split 90/10 (stratified, seed 0); the 10 % hold-out
-   plays the (held-back) test split. ``minitransformer qa train`` with the CLI defaults runs on the
-   90 % (it carves its own validation split for early stopping), ``qa evaluate`` scores the
-   hold-out. Baseline: TF-IDF (word 1-2 + char_wb 2-5, sublinear) + logistic regression (C=10).
+   plays the (held-back) test split. ``tasks.qa.train`` with the CLI defaults (what
+   ``minitransformer qa train`` runs) trains on the 90 % (it carves its own validation split for
+   early stopping), ``tasks.qa.evaluate`` scores the hold-out. Baseline: TF-IDF (word 1-2 +
+   char_wb 2-5, sublinear) + logistic regression (C=10).
 2. **Few labels** -- ``train.csv`` split 70/30 (stratified, seed 0); 10 questions per intent
    from the 70 % are labelled, the rest of it is unlabelled: supervised-only vs the
-   semi-supervised recipe (:mod:`tasks.qa.semi`); a sixth of the 30 % validates (~500), the
+   semi-supervised recipe (:mod:`tasks.qa.semi.recipe`); a sixth of the 30 % validates (~500), the
    other ~2,500 score (the official test split has 3,080); baseline TF-IDF + LinearSVC on the
    same 10.
-3. **ATEC matching** -- pairs split 90/10 (stratified); ``qa train --task match --format atec``;
+3. **ATEC matching** -- pairs split 90/10 (stratified); ``tasks.qa.train(..., task="match", fmt="atec")``;
    ROC-AUC on the hold-out; baseline char 1-2-gram TF-IDF pair features + logistic regression.
 4. **Built-in FAQ** -- held-out paraphrases (EN + ZH) and out-of-scope questions; baseline
    TF-IDF + logistic regression on the same split.
@@ -41,14 +42,6 @@ ATEC = DATA / "afqmc_atec" / "atec_nlp_sim_train.csv"
 AFQMC_DEV = DATA / "afqmc_atec" / "afqmc_dev.jsonl"
 
 
-def _cli(*argv: str) -> None:
-    from minitransformer.cli.main import main
-
-    status = main(list(argv))
-    if status != 0:
-        raise RuntimeError(f"minitransformer {' '.join(argv)} exited with {status}")
-
-
 def _write_csv(path: Path, texts, labels) -> None:
     import csv
 
@@ -68,8 +61,8 @@ def _tfidf_features():
 
 def _processes(model_dir: Path) -> str:
     """How the run used the CPU: the Transformers train side by side, one process each, up to the
-    free cores (tasks/qa/ensemble.py), each with this process's threads split between them."""
-    from tasks.qa.ensemble import free_cores, worker_plan
+    free cores (tasks/qa/router/ensemble.py), each with this process's threads split between them."""
+    from tasks.qa.router.ensemble import free_cores, worker_plan
 
     members = json.loads((model_dir / "qa.json").read_text()).get("ensemble", 1)
     processes, threads = worker_plan(members)  # as train_members decided for the CPU run
@@ -80,6 +73,8 @@ def _processes(model_dir: Path) -> str:
 def banking77(work: Path, quick: bool, lines: list[str]) -> None:
     from sklearn.linear_model import LogisticRegression
 
+    import tasks.qa as qa
+    from tasks.qa.config import RouterSettings
     from tasks.qa.data import load_intents, stratified_split
 
     texts, labels = load_intents(BANKING77)
@@ -90,16 +85,16 @@ def banking77(work: Path, quick: bool, lines: list[str]) -> None:
     ho_t, ho_y = [texts[i] for i in hold_idx], [labels[i] for i in hold_idx]
     _write_csv(work / "b77_train.csv", tr_t, tr_y)
     _write_csv(work / "b77_hold.csv", ho_t, ho_y)
+    settings = RouterSettings()  # the CLI defaults
+    if quick:
+        settings.train.epochs = 4
+    run = qa.train(work / "b77_train.csv", work / "b77", settings, device="cpu",
+                   max_minutes=None if quick else 19)
+    seconds = run.seconds
+    ours = qa.evaluate(qa.load(run.model_dir), work / "b77_hold.csv")
     argv = ["qa", "train", "--data", str(work / "b77_train.csv"), "--out", str(work / "b77"),
-            "--device", "cpu"]
-    argv += ["--epochs", "4"] if quick else ["--max-minutes", "19"]
-    start = time.time()
-    _cli(*argv)
-    seconds = time.time() - start
-    _cli("qa", "evaluate", "--model", str(work / "b77"), "--data", str(work / "b77_hold.csv"),
-         "--json", str(work / "b77.json"))
-    ours = json.loads((work / "b77.json").read_text())
-    parts = _expert_accuracies(work / "b77", ho_t, ho_y)
+            "--device", "cpu", *(["--epochs", "4"] if quick else ["--max-minutes", "19"])]
+    parts = _expert_accuracies(run.model_dir, ho_t, ho_y)
     features = _tfidf_features()
     lr = LogisticRegression(C=10, max_iter=3000).fit(features.fit_transform([t.lower() for t in tr_t]), tr_y)
     base = lr.score(features.transform([t.lower() for t in ho_t]), ho_y)
@@ -114,8 +109,8 @@ def banking77(work: Path, quick: bool, lines: list[str]) -> None:
               "| TF-IDF + LR, official test (SOURCE.md) | 91.40% | 91.42% |",
               "| BERT-Large fine-tuned, official test (Casanueva et al. 2020, table 2) | 93.66% | |", "",
               f"Training wall time {seconds / 60:.1f} min ({_processes(work / 'b77')}, "
-              f"{sum(speed) / max(len(speed), 1):.0f} examples/s mean per Transformer), command: "
-              f"`minitransformer {' '.join(argv)}`", ""]
+              f"{sum(speed) / max(len(speed), 1):.0f} examples/s mean per Transformer); the same "
+              f"from the command line: `minitransformer {' '.join(argv)}`", ""]
 
 
 
@@ -128,9 +123,9 @@ FEWSHOT_SEEDS = (0, 1, 2, 3, 4)
 
 def _expert_accuracies(model_dir: Path, texts, labels) -> dict[str, float]:
     """Hold-out accuracy of each expert of a two-expert router on its own (empty for one model)."""
-    from tasks.qa.router import IntentRouter
+    import tasks.qa as qa
 
-    router = IntentRouter.load(model_dir)
+    router = qa.load(model_dir)
     if router.expert is None:
         return {}
     weight, accuracies = router.mix_weight, {}
@@ -142,7 +137,7 @@ def _expert_accuracies(model_dir: Path, texts, labels) -> dict[str, float]:
         accuracies[f"{name} (weight {share:.2f} in the product)"] = router.evaluate(texts, labels)["accuracy"]
     if len(members) > 1:
         from minitransformer.metrics.classification import accuracy
-        from tasks.qa.intent import predict_proba
+        from tasks.qa.router.classifier import predict_proba
 
         encoded, truth = router.encode(texts), [router.label_to_id[y] for y in labels]
         for k, model in enumerate(members, start=1):
@@ -159,9 +154,9 @@ def fewshot(work: Path, quick: bool, lines: list[str], draws: tuple[int, ...] = 
 
     from sklearn.svm import LinearSVC
 
+    from tasks.qa.config import few_label_settings
     from tasks.qa.data import load_intents, stratified_split
-    from tasks.qa.router import few_label_settings
-    from tasks.qa.semi import few_shot_indices, semi_supervised, supervised_only
+    from tasks.qa.semi.recipe import few_shot_indices, semi_supervised, supervised_only
 
     texts, labels = load_intents(BANKING77)
     # a test set about the size of the official one (3,080): on the 500 questions of a 10 %
@@ -207,7 +202,7 @@ def fewshot(work: Path, quick: bool, lines: list[str], draws: tuple[int, ...] = 
     gain = 100 * (mean[1] - mean[0])
     lines += [f"| **mean** | {100 * mean[0]:.2f}% | {100 * mean[1]:.2f}% | **{gain:+.2f}** "
               f"| {100 * mean[2]:.2f}% |", "",
-              f"Recipe (`tasks.qa.semi.semi_supervised` defaults): masked-token pretraining "
+              f"Recipe (`tasks.qa.semi.recipe.semi_supervised` defaults): masked-token pretraining "
               f"({pretrain_epochs} epochs on all {len(k_t) + len(unl):,} questions), then {rounds} "
               f"self-training round(s) keeping the same number of pseudo-labels per intent "
               f"({[r['pseudo_labels'] for r in rounds_log if not r.get('soft')]}), chosen by the "
@@ -230,6 +225,8 @@ def atec(work: Path, quick: bool, lines: list[str]) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
+    import tasks.qa as qa
+    from tasks.qa.config import MatchSettings
     from tasks.qa.data import drop_overlapping_pairs, load_pairs, stratified_split
 
     pairs = load_pairs(ATEC, "atec")
@@ -245,15 +242,15 @@ def atec(work: Path, quick: bool, lines: list[str]) -> None:
                     encoding="utf-8")
     (work / "atec_hold.tsv").write_text(
         "".join(f"{i}\t{pairs[i][0]}\t{pairs[i][1]}\t{pairs[i][2]}\n" for i in ho), encoding="utf-8")
-    argv = ["qa", "train", "--task", "match", "--format", "atec", "--data", str(path),
-            "--out", str(work / "atec"), "--device", "cpu"]
-    argv += ["--epochs", "2"] if quick else ["--max-minutes", "15"]
-    start = time.time()
-    _cli(*argv)
-    seconds = time.time() - start
-    _cli("qa", "evaluate", "--model", str(work / "atec"), "--data", str(work / "atec_hold.tsv"),
-         "--format", "atec", "--json", str(work / "atec.json"))
-    ours = json.loads((work / "atec.json").read_text())
+    settings = MatchSettings()  # the CLI defaults
+    if quick:
+        settings.epochs = 2
+    run = qa.train(path, work / "atec", settings, task="match", fmt="atec", device="cpu",
+                   max_minutes=None if quick else 15)
+    seconds = run.seconds
+    ours = qa.evaluate(qa.load(run.model_dir), work / "atec_hold.tsv", fmt="atec")
+    argv = ["qa", "train", "--task", "match", "--format", "atec", "--data", str(path), "--out",
+            str(work / "atec"), "--device", "cpu", *(["--epochs", "2"] if quick else ["--max-minutes", "15"])]
     vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
     vec.fit([s for i in tr for s in pairs[i][:2]])
 
@@ -273,24 +270,26 @@ def atec(work: Path, quick: bool, lines: list[str]) -> None:
               f"| char 1-2-gram TF-IDF pair features + LR (same split) | {base:.4f} | |",
               "| same baseline on AFQMC dev (SOURCE.md) | 0.665 | 67.6% |", "",
               f"Training wall time {seconds / 60:.1f} min. "
-              f"Command: `minitransformer {' '.join(argv)}`", ""]
+              f"The same from the command line: `minitransformer {' '.join(argv)}`", ""]
 
 
 def faq(work: Path, quick: bool, lines: list[str]) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    from tasks.qa.faq_builtin import faq_split
-    from tasks.qa.router import IntentRouter
+    import tasks.qa as qa
+    from tasks.qa.config import faq_settings
+    from tasks.qa.synthetic import faq_split
 
-    argv = ["qa", "train", "--data", "builtin", "--out", str(work / "faq"), "--device", "cpu"]
+    settings = faq_settings()  # the preset of `qa train --data builtin`
     if quick:
-        argv += ["--epochs", "10"]
-    start = time.time()
-    _cli(*argv)
-    seconds = time.time() - start
-    router = IntentRouter.load(work / "faq")
+        settings.train.epochs = 10
+    run = qa.train("builtin", work / "faq", settings, device="cpu")
+    seconds = run.seconds
+    router = qa.load(run.model_dir)
+    argv = ["qa", "train", "--data", "builtin", "--out", str(work / "faq"), "--device", "cpu",
+            *(["--epochs", "10"] if quick else [])]
     train, test = faq_split()
-    m = router.evaluate([q for q, _ in test], [y for _, y in test])
+    m = qa.evaluate(router, "builtin")
     in_scope = [(q, y) for q, y in test if y != "oos"]
     pred = router.probs([q for q, _ in in_scope]).argmax(-1).tolist()
     top1 = sum(router.labels[p] == y for p, (_, y) in zip(pred, in_scope)) / len(in_scope)
@@ -308,7 +307,8 @@ def faq(work: Path, quick: bool, lines: list[str]) -> None:
               f"{100 * m['in_scope_accuracy']:.1f}% | {100 * m['oos_recall']:.1f}% | "
               f"{100 * m['accuracy']:.1f}% |",
               f"| TF-IDF + logistic regression (in-scope only) | {100 * base:.1f}% | | | |",
-              "", f"Training {seconds:.0f} s. Command: `minitransformer {' '.join(argv)}`", ""]
+              "", f"Training {seconds:.0f} s. The same from the command line: "
+              f"`minitransformer {' '.join(argv)}`", ""]
 
 
 PARTS = {"faq": (faq, None), "banking77": (banking77, BANKING77), "fewshot": (fewshot, BANKING77),

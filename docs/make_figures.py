@@ -690,13 +690,16 @@ def trained_faq_router():
     """``qa train --data builtin`` (the CLI preset, seed 0) and its decisions on the held-out
     questions of the built-in FAQ (cached)."""
     if "faq" not in _TRAINED:
-        from tasks.qa.faq_builtin import ANSWERS, faq_split
-        from tasks.qa.router import IntentRouter, faq_settings
+        import tempfile
 
-        train, test = faq_split()
-        router = IntentRouter.train([q for q, _ in train], [y for _, y in train], settings=faq_settings(),
-                                    answers=ANSWERS, seed=0, device="cpu", verbose=False)
-        _TRAINED["faq"] = (router, test, router.decide([q for q, _ in test]))
+        import tasks.qa as qa
+        from tasks.qa.config import faq_settings
+        from tasks.qa.synthetic import faq_split
+
+        _, test = faq_split()
+        router = qa.train("builtin", tempfile.mkdtemp(), faq_settings(), seed=0, device="cpu",
+                          verbose=False).model
+        _TRAINED["faq"] = (router, test, qa.predict(router, [q for q, _ in test]))
     return _TRAINED["faq"]
 
 

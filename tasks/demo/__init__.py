@@ -14,7 +14,7 @@ recommendation                a shop's purchase log with tastes     HR@10, NDCG@
                               and bundles (``recommendation/        (most-popular, item-to-item)
                               synthetic.py``)
 customer-service QA           the bilingual FAQ (``qa/              accuracy on held-out questions
-                              faq_builtin.py``)                     (TF-IDF nearest centroid / neighbour)
+                              synthetic.py``)                       (TF-IDF nearest centroid / neighbour)
 sales forecasting             weekly sales with seasons, trends,    MASE, 13 weeks ahead (seasonal
                               promotions (``forecasting/            naive, Theta, damped trend, ...)
                               synthetic.py``)

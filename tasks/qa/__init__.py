@@ -1,12 +1,79 @@
-"""Customer-service QA head: intent routing, out-of-scope hand-off, question matching, generated
-replies and semi-supervised learning, in English and Chinese.
+"""Customer-service QA: intent routing with a hand-off to a person, question matching, generated
+replies and few-label learning, in English and Chinese.
 
-Modules (one concept each): :mod:`.data` (CSV/pair/FAQ loaders, stratified split),
-:mod:`.faq_builtin` (the built-in bilingual shop FAQ), :mod:`.sentence` (the shared sentence
-encoder), :mod:`.pretrain` (masked-token pretraining), :mod:`.intent` (the classifier),
-:mod:`.oos` (the hand-off threshold), :mod:`.router` (tokenizer + classifier + threshold +
-answers), :mod:`.matching` (bi-encoder question matching and FAQ retrieval), :mod:`.replies`
-(encoder–decoder replies with beam search), :mod:`.semi` (few labels + self-training),
-:mod:`.bundle` (the model directory), :mod:`.baselines` (a TF-IDF nearest-centroid intent baseline
-in NumPy) and :mod:`.cli` (``minitransformer qa ...``).
+Four verbs (imported on first use, so ``import tasks.qa`` does not load torch)::
+
+    import tasks.qa as qa
+
+    run = qa.train("builtin", "runs/faq")                 # -> Run(model_dir, model, metrics, seconds)
+    router = qa.load("runs/faq")                          # the model a folder holds
+    qa.evaluate(router, "builtin")                        # {"accuracy": ..., "baselines": {...}}
+    qa.predict(router, ["where is my order?"])            # [{"intent": ..., "answer": ..., ...}]
+
+The head, one concept per file:
+
+* ``config.py``     -- model configs (the core ``EncoderConfig`` nested) and training settings
+* ``data.py``       -- intent CSVs, question pairs, FAQ tables; the stratified split
+* ``synthetic.py``  -- the built-in bilingual FAQ of a fictional shop (``data="builtin"``)
+* ``encoding.py``   -- the tokenizer, token ids, hashed n-grams, padding
+* ``model.py``      -- the sentence encoder all QA models share (the core ``Encoder`` inside)
+* ``pretrain.py``   -- masked-token pretraining of that encoder
+* ``router/``       -- the intent router: classifier, seed ensemble, linear n-gram expert,
+  hand-off threshold, training steps
+* ``matching/``     -- the Siamese question matcher and FAQ retrieval
+* ``replies/``      -- the encoder–decoder reply generator
+* ``semi/``         -- few labels: pretraining, three-view self-training, label spreading
+* ``bundle.py``     -- the model folder (``qa.json``)
+* ``train.py``, ``evaluate.py``, ``inference.py`` -- the verbs (``load`` and ``predict`` in
+  ``inference.py``)
+* ``baselines.py``  -- TF-IDF nearest-centroid and nearest-neighbour intent baselines (NumPy)
+* ``plot.py``       -- confusion matrix, confidence histogram, attention pictures
+* ``cli.py``        -- ``minitransformer qa train|evaluate|predict|ask|chat``
+
+**A verb's name stays the verb.** Python names every imported submodule on its package, so
+importing the module ``tasks.qa.train`` (``from tasks.qa.train import ...``) would replace the
+verb ``tasks.qa.train`` with that module; the package's class below refuses that one
+replacement. Import the verbs from here (``from tasks.qa import train``) and the modules' other
+names from the modules.
 """
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
+#: verb -> the module that defines it
+_VERBS = {"train": "train", "load": "inference", "evaluate": "evaluate", "predict": "inference"}
+
+__all__ = ["evaluate", "load", "predict", "train"]
+
+
+def __getattr__(name: str):
+    if name not in _VERBS:
+        raise AttributeError(f"module 'tasks.qa' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tasks.qa.{_VERBS[name]}"), name)
+    globals()[name] = value  # cache: the next access is a plain attribute lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_VERBS})
+
+
+class _Package(types.ModuleType):
+    """``tasks.qa`` itself: a module whose verbs are not replaced by the submodules of the same name."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _VERBS and isinstance(value, types.ModuleType):
+            return  # the import system naming a submodule on its package: the verb keeps the name
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+if TYPE_CHECKING:  # static analysers and IDEs see ordinary imports
+    from tasks.qa.evaluate import evaluate
+    from tasks.qa.inference import load, predict
+    from tasks.qa.train import train

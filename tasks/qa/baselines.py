@@ -14,6 +14,9 @@ training questions that contain it (``n`` questions)::
 a question gets the intent of the most cosine-similar centroid. **Nearest neighbour**: the intent
 of the single most similar training question. Out-of-scope training rows (``oos``) are just one
 more intent, so a question nearest to them is handed to a human.
+
+:func:`intent_baselines` fits both on the training questions and scores them on test questions;
+:func:`tasks.qa.evaluate` reports them beside the router.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["TfidfIntentBaseline", "question_features"]
+__all__ = ["TfidfIntentBaseline", "question_features", "intent_baselines"]
 
 _WORD = re.compile(r"\w+")
 
@@ -85,3 +88,20 @@ class TfidfIntentBaseline:
     def accuracy(self, texts: Sequence[str], labels: Sequence[str]) -> float:
         predicted = self.predict(texts)
         return sum(p == y for p, y in zip(predicted, labels)) / max(len(labels), 1)
+
+
+def intent_baselines(train_texts: Sequence[str], train_labels: Sequence[str], texts: Sequence[str],
+                     labels: Sequence[str]) -> dict[str, dict[str, float]]:
+    """``{name: {"accuracy": ...}}`` of the nearest-centroid and nearest-neighbour baselines,
+    fitted on the training questions and scored on ``texts``.
+
+    >>> train = (["where is my order", "track my parcel", "refund please", "money back"],
+    ...          ["track", "track", "refund", "refund"])
+    >>> intent_baselines(*train, ["where is my parcel", "I want my money back"], ["track", "refund"])
+    {'TF-IDF nearest centroid': {'accuracy': 1.0}, 'TF-IDF nearest neighbour': {'accuracy': 1.0}}
+    """
+    scores = {}
+    for kind in ("centroid", "neighbour"):
+        baseline = TfidfIntentBaseline(kind).fit(train_texts, train_labels)
+        scores[baseline.name] = {"accuracy": baseline.accuracy(texts, labels)}
+    return scores

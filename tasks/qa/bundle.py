@@ -1,10 +1,16 @@
 """The QA model directory: what a trained head leaves behind and how it is read back.
 
-    DIR/config.json, model.safetensors   the best model (written by the Trainer)
+    DIR/config.json, model.safetensors   the best model (written by the Trainer); config.json is
+                                         an IntentConfig / MatchConfig with the encoder nested
     DIR/tokenizer.json                   the tokenizer the model was trained with
     DIR/qa.json                          {"task": "intent" | "match" | "reply", labels, threshold,
                                           answers, ...} -- everything else needed to answer
+    DIR/member1/, member2/, ...          an intent router's other Transformers (its ensemble)
+    DIR/linear.safetensors, ngrams.json  an intent router's linear n-gram expert and its vocabulary
     DIR/metrics.jsonl, checkpoints/      the training run (resume, curves)
+
+Everything is JSON or safetensors: reading a folder runs no code. :func:`tasks.qa.load` reads
+one back as the model its ``qa.json`` names.
 
 ``qa.json`` says which head the directory holds, so ``qa ask --model DIR`` can pick the right
 code and a directory of another task (a recommender, a forecaster) is refused with a message.
@@ -18,10 +24,11 @@ from typing import Any
 
 from minitransformer.nn.io import atomic_write_text
 
+from .config import TASKS
+
 __all__ = ["QA_FILE", "TASKS", "write_info", "read_info"]
 
 QA_FILE = "qa.json"
-TASKS = ("intent", "match", "reply")
 
 
 def write_info(directory: str | Path, info: dict[str, Any]) -> Path:

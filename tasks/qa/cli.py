@@ -13,23 +13,25 @@
     minitransformer qa chat     --model DIR                        # one question per line, Ctrl-D ends
 
 ``evaluate --json`` writes ``accuracy`` and ``macro_f1`` for intents (plus ``in_scope_accuracy``
-and ``oos_recall`` when rows labelled ``--oos-label`` are present), ``accuracy`` and ``roc_auc``
-for matching, ``exact_match`` for replies. Questions longer than the model's ``max_len`` (64
-tokens by default) are truncated to their first tokens; empty questions are refused.
+and ``oos_recall`` when rows labelled ``--oos-label`` are present, and the TF-IDF baselines'
+accuracy under ``baselines`` for ``--data builtin``), ``accuracy`` and ``roc_auc`` for matching,
+``exact_match`` for replies. Questions longer than the model's ``max_len`` (64 tokens by default)
+are truncated to their first tokens; empty questions are refused.
+
+This module only reads the options: the work is done by the verbs of :mod:`tasks.qa` (``train``,
+``load``, ``evaluate``, ``predict``), which a script can call the same way. It imports no torch
+until a command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import sys
 from pathlib import Path
 
-from minitransformer.cli.options import add_task_actions, positive_int
+from minitransformer.cli.options import add_task_actions, positive_int, require, write_json
 from minitransformer.errors import UsageError
-
-BUILTIN = "builtin"
-
 
 HELP = "customer-service QA: intent routing, FAQ retrieval, generated replies"
 #: a file only this head writes into a model folder (``minitransformer plot attention`` finds it)
@@ -73,196 +75,120 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions["ask"].add_argument("question", nargs="+", help="the question (quote it)")
 
 
-# ----------------------------------------------------------------------------- helpers
-def _require(args, *names):
-    for name in names:
-        if getattr(args, name, None) is None:
-            raise UsageError(f"qa {args.action}: --{name.replace('_', '-')} is required")
+# ----------------------------------------------------------------------------- options -> settings
+def _settings(args):
+    """The task's default settings with the options given on the command line."""
+    from tasks.qa.config import default_settings
+    from tasks.qa.data import is_builtin
+
+    settings = default_settings(args.task, builtin=is_builtin(args.data), fmt=args.format)
+    given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
+    if args.task == "reply":  # the reply generator takes only these three
+        return dataclasses.replace(settings, **_set(given))
+    settings.tokenizer = args.tokenizer or settings.tokenizer
+    settings.encoder = dataclasses.replace(settings.encoder, **_set({"d_model": args.d_model,
+                                                                     "num_layers": args.layers}))
+    given["pretrain_epochs"] = args.pretrain_epochs
+    if args.task == "match":
+        return dataclasses.replace(settings, **_set(given))
+    settings.ensemble = args.ensemble or settings.ensemble
+    settings.train = dataclasses.replace(settings.train, **_set(given))
+    return settings
 
 
-def _fmt(args, task: str) -> str:
-    if args.format:
-        return args.format
-    return {"intent": "intent", "match": "atec", "reply": "faq"}[task]
+def _set(options: dict) -> dict:
+    """The options that were given (not None)."""
+    return {key: value for key, value in options.items() if value is not None}
 
 
-def _intent_rows(args):
-    from .data import load_intents
-    from .faq_builtin import faq_split
-
-    if str(args.data) == BUILTIN:
-        train, test = faq_split(args.oos_label)
-        rows = train if args.action == "train" else test
-        return [q for q, _ in rows], [y for _, y in rows]
-    return load_intents(args.data, args.text_col, args.label_col)
-
-
-def _builtin_answers() -> dict:
-    from .faq_builtin import ANSWERS
-    return ANSWERS
-
-
-def _load(model_dir: Path, device: str = "cpu"):
-    from .bundle import read_info
-
-    info = read_info(model_dir)
-    if info["task"] == "intent":
-        from .router import IntentRouter
-        return "intent", IntentRouter.load(model_dir, device)
-    if info["task"] == "match":
-        from .matching import QuestionMatcher
-        return "match", QuestionMatcher.load(model_dir, device)
-    from .replies import ReplyGenerator
-    return "reply", ReplyGenerator.load(model_dir, device)
-
-
-def _write_json(target: str | None, payload) -> None:
-    if target is None:
-        return
-    text = json.dumps(payload, indent=2, ensure_ascii=False)
-    if target == "-":
-        print(text)
-    else:
-        Path(target).write_text(text + "\n", encoding="utf-8")
-
-
-def _answer_text(task: str, model, question: str, lang: str | None) -> dict:
-    from .faq_builtin import HANDOFF, language_of
-
-    lang = lang or language_of(question)
+def _trained(task: str, run) -> str:
+    """One line on what ``qa train`` trained."""
+    model, metrics = run.model, run.metrics
     if task == "intent":
-        out = model.answer(question)
-        answer = out["answer"]
-        if isinstance(answer, dict):  # bilingual canned answers
-            answer = answer.get(lang) or next(iter(answer.values()))
-        out["answer"] = answer if not out["handoff"] else HANDOFF[lang]
-        return out
+        which = "Transformer" if not model.members else f"{1 + len(model.members)} Transformers"
+        mixed = ("" if model.expert is None
+                 else f", with the linear n-gram expert {metrics['valid_accuracy']:.4f}")
+        return (f"trained {len(model.labels)} intents: validation accuracy "
+                f"{metrics['transformer_valid_accuracy']:.4f} ({which}, best epoch {metrics['best_epoch']})"
+                f"{mixed}, hand-off threshold {metrics['threshold']:.3f}; saved to {run.model_dir}")
     if task == "match":
-        out = model.retrieve(question)
-        out["answer"] = out["answer"] if not out["handoff"] else HANDOFF[lang]
-        return out
-    return {"answer": model.reply([question])[0], "handoff": False}
+        return (f"trained the matcher on {metrics['pairs']} pairs: best validation ROC-AUC "
+                f"{metrics['valid_roc_auc']:.4f}; saved to {run.model_dir}")
+    return f"trained the reply generator on {metrics['questions']} questions; saved to {run.model_dir}"
 
 
 # ----------------------------------------------------------------------------- actions
 def _train(args) -> int:
-    _require(args, "data", "out")
-    if str(args.data) != BUILTIN and not args.data.is_file():
-        raise FileNotFoundError(f"{args.data}: data file not found")
-    if args.out.exists() and any(args.out.iterdir()):
-        raise UsageError(f"--out {args.out}: directory exists and is not empty; choose a new one")
-    fmt = _fmt(args, args.task)
-    common = dict(seed=args.seed, device=args.device, max_minutes=args.max_minutes)
-    if args.task == "intent":
-        from .router import IntentRouter, RouterSettings, faq_settings
+    from tasks.qa import train
 
-        if fmt != "intent":
-            raise UsageError(f"--format {fmt}: intent training reads an intent CSV (--format intent)")
-        texts, labels = _intent_rows(args)
-        s = faq_settings() if str(args.data) == BUILTIN else RouterSettings()
-        s.tokenizer = args.tokenizer or s.tokenizer
-        s.d_model, s.num_layers = args.d_model or s.d_model, args.layers or s.num_layers
-        s.ensemble = args.ensemble or s.ensemble
-        for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
-                           ("pretrain_epochs", args.pretrain_epochs)):
-            if value is not None:
-                setattr(s.train, key, value)
-        answers = _builtin_answers() if str(args.data) == BUILTIN else None
-        router = IntentRouter.train(texts, labels, out_dir=args.out, settings=s, oos_label=args.oos_label,
-                                    answers=answers, **common)
-        r = router.fit_result
-        mixed = "" if router.expert is None else (f", with the linear n-gram expert "
-                                                   f"{router.valid_accuracy:.4f}")
-        which = "Transformer" if not router.members else f"{1 + len(router.members)} Transformers"
-        print(f"trained {len(router.labels)} intents: validation accuracy "
-              f"{router.transformer_valid_accuracy:.4f} ({which}, best epoch {r.best_epoch}){mixed}, "
-              f"hand-off threshold {router.threshold:.3f}; saved to {args.out}")
-        return 0
-    if args.task == "match":
-        from .data import load_faq, load_pairs
-        from .matching import MatchSettings, QuestionMatcher, pairs_from_faq
-
-        s = MatchSettings()
-        faq = None
-        if fmt == "faq":
-            questions, answers = load_faq(args.data)
-            pairs, faq = pairs_from_faq(questions, answers, seed=args.seed), list(zip(questions, answers))
-            s.tokenizer = "bpe"
-        else:
-            pairs = load_pairs(args.data, fmt)
-        if args.exclude is not None:
-            from .data import drop_overlapping_pairs
-            before = len(pairs)
-            pairs = drop_overlapping_pairs(pairs, load_pairs(args.exclude, "afqmc"))
-            print(f"dropped {before - len(pairs)} pairs that occur in {args.exclude}")
-        s.tokenizer = args.tokenizer or s.tokenizer
-        s.d_model, s.num_layers = args.d_model or s.d_model, args.layers or s.num_layers
-        for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
-                           ("pretrain_epochs", args.pretrain_epochs)):
-            if value is not None:
-                setattr(s, key, value)
-        matcher = QuestionMatcher.train(pairs, out_dir=args.out, settings=s, faq=faq, **common)
-        print(f"trained the matcher on {len(pairs)} pairs: best validation ROC-AUC "
-              f"{matcher.fit_result.best_metric:.4f}; saved to {args.out}")
-        return 0
-    from .data import load_faq
-    from .faq_builtin import faq_pairs
-    from .replies import ReplyGenerator
-
-    if str(args.data) == BUILTIN:
-        questions, answers = map(list, zip(*faq_pairs()))
-    else:
-        questions, answers = load_faq(args.data)
-    kwargs = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr))
-              if v is not None}
-    ReplyGenerator.train(questions, answers, out_dir=args.out, **kwargs, **common)
-    print(f"trained the reply generator on {len(questions)} questions; saved to {args.out}")
+    require(args, "data", "out")
+    run = train(args.data, args.out, _settings(args), task=args.task, seed=args.seed, device=args.device,
+                max_minutes=args.max_minutes, fmt=args.format, text_col=args.text_col,
+                label_col=args.label_col, oos_label=args.oos_label, exclude=args.exclude)
+    print(_trained(args.task, run))
     return 0
 
 
 def _evaluate(args) -> int:
-    _require(args, "model", "data")
-    task, model = _load(args.model, args.device if args.device != "auto" else "cpu")
-    if str(args.data) != BUILTIN and not args.data.is_file():
-        raise FileNotFoundError(f"{args.data}: data file not found")
-    if task == "intent":
-        texts, labels = _intent_rows(args)
-        metrics = model.evaluate(texts, labels)
-    elif task == "match":
-        from .data import load_pairs
-        fmt = args.format or "atec"
-        if fmt in ("intent", "faq"):
-            raise UsageError(f"--format {fmt}: a matcher is evaluated on question pairs (atec, afqmc, csv)")
-        metrics = model.evaluate(load_pairs(args.data, fmt))
-    else:
-        from .data import load_faq
-        metrics = model.evaluate(*load_faq(args.data))
+    from tasks.qa import evaluate, load
+
+    require(args, "model", "data")
+    model = load(args.model, args.device if args.device != "auto" else "cpu")
+    metrics = evaluate(model, args.data, fmt=args.format, text_col=args.text_col, label_col=args.label_col,
+                       oos_label=args.oos_label)
     for key, value in metrics.items():
-        print(f"{key:>18}  {value:.4f}")
-    _write_json(args.json, metrics)
+        if key != "baselines":
+            print(f"{key:>18}  {value:.4f}")
+    for name, scores in metrics.get("baselines", {}).items():
+        print(f"baseline, {name}: " + ", ".join(f"{key} {value:.4f}" for key, value in scores.items()))
+    write_json(args.json, metrics)
     return 0
 
 
 def _predict(args) -> int:
-    _require(args, "model", "data")
-    task, model = _load(args.model)
-    if task != "intent":
-        raise UsageError(f"qa predict: needs an intent model, {args.model} holds a {task!r} model (use ask)")
-    from .data import read_csv_columns
-    texts = [r[0] for r in read_csv_columns(args.data, (args.text_col,))]
-    rows = [{"text": t, **{k: v for k, v in d.items() if k != "answer"}}
-            for t, d in zip(texts, model.decide(texts))]
+    from tasks.qa import load, predict
+    from tasks.qa.data import read_questions
+
+    require(args, "model", "data")
+    model = load(args.model)
+    if model.task != "intent":
+        raise UsageError(f"qa predict: needs an intent model, {args.model} holds a {model.task!r} model "
+                         "(use ask)")
+    texts = read_questions(args.data, args.text_col)
+    rows = [{"text": text, **{k: v for k, v in decision.items() if k != "answer"}}
+            for text, decision in zip(texts, predict(model, texts))]
     for row in rows:
         print(f"{row['intent'] or 'HUMAN'}\t{row['confidence']:.3f}\t{row['text']}")
-    _write_json(args.json, rows)
+    write_json(args.json, rows)
     return 0
 
 
-def _ask(args, question: str, task: str, model) -> dict:
+def _ask(args, model) -> int:
+    from tasks.qa import predict
+
+    question = " ".join(args.question)
     if not question.strip():
         raise UsageError("qa ask: the question is empty")
-    out = _answer_text(task, model, question, args.lang)
-    return out
+    out = predict(model, [question], lang=args.lang)[0]
+    print(out["answer"])
+    write_json(args.json, out)
+    return 0
+
+
+def _chat(args, model) -> int:
+    from tasks.qa import predict
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask a question (Ctrl-D to leave).")
+    while True:
+        try:
+            line = input("> " if interactive else "")
+        except EOFError:
+            break
+        if line.strip():
+            print(predict(model, [line], lang=args.lang)[0]["answer"], flush=True)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int | None:
@@ -272,22 +198,8 @@ def run(args: argparse.Namespace) -> int | None:
         return _evaluate(args)
     if args.action == "predict":
         return _predict(args)
-    _require(args, "model")
-    task, model = _load(args.model)
-    if args.action == "ask":
-        out = _ask(args, " ".join(args.question), task, model)
-        print(out["answer"])
-        _write_json(args.json, out)
-        return 0
-    interactive = sys.stdin.isatty()
-    if interactive:
-        print("Ask a question (Ctrl-D to leave).")
-    while True:
-        try:
-            line = input("> " if interactive else "")
-        except EOFError:
-            break
-        if not line.strip():
-            continue
-        print(_ask(args, line, task, model)["answer"], flush=True)
-    return 0
+    from tasks.qa import load
+
+    require(args, "model")
+    model = load(args.model)
+    return _ask(args, model) if args.action == "ask" else _chat(args, model)

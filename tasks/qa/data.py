@@ -5,18 +5,26 @@ when something is wrong, and none of them needs torch.
 
 * **Intents** (:func:`load_intents`) -- BANKING77's layout by default: a CSV with the header
   ``text,category`` and quoted fields (``"Hi, where is my card?",card_arrival``). Other column
-  names with ``text_col`` / ``label_col``.
+  names with ``text_col`` / ``label_col``. Out-of-scope rows carry the label ``oos``.
 * **Question pairs** (:func:`load_pairs`) -- ``label = 1`` when two questions mean the same:
   ``atec``: tab-separated, no header, ``id \\t sentence1 \\t sentence2 \\t label`` (the first
   line carries a UTF-8 BOM at the start of *two* fields, so every field is stripped of
   ``\\ufeff``); ``afqmc``: one JSON object per line with ``sentence1``, ``sentence2`` and
   ``label`` ("0"/"1"); ``csv``: a header with ``sentence1,sentence2,label``.
 * **FAQ tables** (:func:`load_faq`) -- a CSV with ``question,answer`` columns.
+* **Questions to answer** (:func:`read_questions`) -- any CSV with a ``text`` column
+  (``text_col``), e.g. an intent CSV without its labels.
+
+The verbs (``tasks.qa.train``, ``evaluate``) read their ``data`` argument through
+:func:`read_intents`, :func:`read_pairs` and :func:`read_faq`, which also take ``"builtin"`` (the
+built-in bilingual FAQ of :mod:`tasks.qa.synthetic`: its training or held-out questions for
+intents, every ``question,answer`` row for an FAQ table) and data already in memory
+(``(texts, labels)``, ``[(sentence1, sentence2, label)]``, ``(questions, answers)``).
 
 :func:`stratified_split` carves a validation split that keeps every label's share (each label
-with at least two rows gets at least one row on each side), and :func:`drop_overlapping_pairs`
-removes pairs that also occur in another set in either order (ATEC vs AFQMC dev, see the data's
-SOURCE.md).
+with at least two rows gets at least one row on each side), :func:`check_label_counts` refuses
+labels too rare to split, and :func:`drop_overlapping_pairs` removes pairs that also occur in
+another set in either order (ATEC vs AFQMC dev, see the data's SOURCE.md).
 """
 
 from __future__ import annotations
@@ -24,15 +32,87 @@ from __future__ import annotations
 import csv
 import json
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["PAIR_FORMATS", "load_intents", "load_pairs", "load_faq", "stratified_split",
-           "drop_overlapping_pairs", "read_csv_columns"]
+from .synthetic import faq_pairs, faq_split
 
+__all__ = ["BUILTIN", "PAIR_FORMATS", "is_builtin", "read_intents", "read_pairs", "read_faq",
+           "read_questions", "load_intents", "load_pairs", "load_faq", "stratified_split",
+           "check_label_counts", "drop_overlapping_pairs", "read_csv_columns"]
+
+#: ``data="builtin"``: the head's own bilingual FAQ (:mod:`tasks.qa.synthetic`)
+BUILTIN = "builtin"
 PAIR_FORMATS = ("atec", "afqmc", "csv")
 Pair = tuple[str, str, int]
+
+
+def is_builtin(data) -> bool:
+    """Whether ``data`` names the built-in FAQ (``"builtin"``, as a string or a path)."""
+    return isinstance(data, (str, Path)) and str(data) == BUILTIN
+
+
+def _columns(data, names: str) -> tuple[list[str], list[str]]:
+    """Two equally long lists from in-memory ``data`` (a pair of sequences)."""
+    try:
+        first, second = data
+        first, second = list(first), list(second)
+    except (TypeError, ValueError):
+        raise ValueError(f"data: expected a file path, {BUILTIN!r} or {names}, "
+                         f"got {type(data).__name__}") from None
+    if len(first) != len(second) or not first:
+        raise ValueError(f"data: {names} must be two non-empty lists of the same length, "
+                         f"got {len(first)} and {len(second)}")
+    return first, second
+
+
+def read_questions(data, text_col: str = "text") -> list[str]:
+    """The questions of a CSV's ``text_col`` column (any other columns are ignored), or a list of
+    questions in memory."""
+    if isinstance(data, (str, Path)):
+        return [row[0] for row in read_csv_columns(data, (text_col,))]
+    return list(data)
+
+
+def read_intents(data, *, split: str = "train", text_col: str = "text", label_col: str = "category",
+                 oos_label: str = "oos") -> tuple[list[str], list[str]]:
+    """``(texts, labels)`` from an intent CSV path, ``(texts, labels)`` in memory, or ``"builtin"``:
+    the built-in FAQ's ``split`` (``"train"`` or ``"test"``), out-of-scope rows labelled
+    ``oos_label``."""
+    if is_builtin(data):
+        if split not in ("train", "test"):
+            raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
+        rows = faq_split(oos_label)[0 if split == "train" else 1]
+        return [q for q, _ in rows], [y for _, y in rows]
+    if isinstance(data, (str, Path)):
+        return load_intents(data, text_col, label_col)
+    return _columns(data, "(texts, labels)")
+
+
+def read_pairs(data, fmt: str = "atec") -> list[Pair]:
+    """``[(sentence1, sentence2, label)]`` from a question-pair file in format ``fmt``, or the same
+    list in memory."""
+    if is_builtin(data):
+        raise ValueError(f"data {BUILTIN!r}: the built-in FAQ is a question,answer table, not question "
+                         "pairs; train a matcher on it with format 'faq'")
+    if isinstance(data, (str, Path)):
+        return load_pairs(data, fmt)
+    pairs = [tuple(row) for row in data]
+    if not pairs or any(len(row) != 3 for row in pairs):
+        raise ValueError("data: expected a file path or a non-empty list of (sentence1, sentence2, label)")
+    return pairs
+
+
+def read_faq(data) -> tuple[list[str], list[str]]:
+    """``(questions, answers)`` from an FAQ CSV path, ``(questions, answers)`` in memory, or
+    ``"builtin"``: every question of the built-in FAQ with the answer in its own language."""
+    if is_builtin(data):
+        questions, answers = zip(*faq_pairs())
+        return list(questions), list(answers)
+    if isinstance(data, (str, Path)):
+        return load_faq(data)
+    return _columns(data, "(questions, answers)")
 
 
 def _check_file(path: str | Path) -> Path:
@@ -140,6 +220,18 @@ def drop_overlapping_pairs(pairs: Sequence[Pair], other: Sequence[Pair]) -> list
     """``pairs`` without those whose (s1, s2) also occurs in ``other``, in either order."""
     seen = {(a, b) for a, b, _ in other} | {(b, a) for a, b, _ in other}
     return [p for p in pairs if (p[0], p[1]) not in seen]
+
+
+def check_label_counts(labels: Sequence[str], minimum: int = 2) -> None:
+    """Every label needs ``minimum`` examples (one for training, one for validation)."""
+    counts = Counter(labels)
+    rare = sorted(label for label, n in counts.items() if n < minimum)
+    if rare:
+        shown = ", ".join(repr(r) for r in rare[:5]) + (" ..." if len(rare) > 5 else "")
+        raise ValueError(f"label(s) {shown} occur fewer than {minimum} times; every intent needs at "
+                         f"least {minimum} example questions (one for training, one for validation)")
+    if len(counts) < 2:
+        raise ValueError(f"only one label ({next(iter(counts))!r}); intent routing needs at least two")
 
 
 def stratified_split(labels: Sequence, valid_fraction: float = 0.1,

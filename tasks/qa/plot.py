@@ -164,31 +164,24 @@ def attention_views(model_dir: str | Path, text: str):
     from minitransformer import record_attention
     from minitransformer.pictures.attention_views import AttentionView, token_labels, transformer_views
 
-    from .bundle import read_info
-    from .sentence import pad_ids
+    from .encoding import pad_ids
+    from .inference import load
 
     model_dir = Path(model_dir)
     if not text.strip():
         raise ValueError("--input: the question is empty")
-    task = read_info(model_dir)["task"]
-    if task == "reply":
-        from .replies import ReplyGenerator
-        generator = ReplyGenerator.load(model_dir)
-        return transformer_views(generator.model, generator.tokenizer, text)
-    if task == "intent":
-        from .router import IntentRouter
-        head = IntentRouter.load(model_dir)
-        encoder, model = head.model, head.model
-    else:
-        from .matching import QuestionMatcher
-        head = QuestionMatcher.load(model_dir)
-        encoder, model = head.model.sentence, head.model
+    head = load(model_dir)
+    if head.task == "reply":
+        return transformer_views(head.model, head.tokenizer, text)
+    # intent: the classifier reads the question; match: its sentence encoder does
+    encoder = head.model if head.task == "intent" else head.model.sentence
+    model = head.model
     ids, grams = head.encode([text])[0]
     with torch.no_grad(), record_attention(model) as maps:
         out = encoder(pad_ids([ids]), pad_ids([grams]))  # intent: (1, C) logits; match: (1, D)
     labels = token_labels(head.tokenizer, ids)
-    title = f"{task} model: {text!r}"
-    if task == "intent":
+    title = f"{head.task} model: {text!r}"
+    if head.task == "intent":
         probs = torch.softmax(out[0].float(), dim=-1)
         title += f" -> {head.labels[int(probs.argmax())]} ({float(probs.max()):.2f})"
     return [AttentionView("encoder", dict(maps), labels, labels, title)]

@@ -24,11 +24,10 @@ import torch.nn.functional as F
 from minitransformer.training import TrainConfig, Trainer
 from minitransformer.training.masking import mask_tokens
 
-from .sentence import SentenceEncoder, pad_ids
+from .encoding import CLS_ID, MASK_ID, PAD_ID, pad_ids
+from .model import SentenceEncoder
 
 __all__ = ["pretrain_mlm", "mlm_loss"]
-
-CLS_ID, MASK_ID, PAD_ID = 5, 4, 0
 
 
 def mlm_loss(encoder: SentenceEncoder, ids: torch.Tensor, mask_prob: float = 0.15) -> torch.Tensor:

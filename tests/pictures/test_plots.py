@@ -344,8 +344,9 @@ def model_dirs(tmp_path_factory):
     """Tiny untrained model directories of each kind the plot command knows, built directly."""
     from minitransformer.examples.digit_reversal import build_model, make_tokenizer
     from minitransformer.tokenizers import CharTokenizer
-    from tasks.qa.intent import IntentClassifier, IntentConfig
-    from tasks.qa.router import IntentRouter
+    from tasks.qa.config import IntentConfig, qa_encoder
+    from tasks.qa.router.classifier import IntentClassifier
+    from tasks.qa.router.router import IntentRouter
     from tasks.recommendation.config import RecommenderConfig, encoder_config
     from tasks.recommendation.data import ITEM_MAP_NAME, ItemMap
     from tasks.recommendation.model import SequentialRecommender
@@ -353,8 +354,8 @@ def model_dirs(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     torch.manual_seed(0)
     tokenizer = CharTokenizer().fit(["我的退款呢", "where is my order"])
-    config = IntentConfig(vocab_size=tokenizer.vocab_size, d_model=8, nhead=2, num_layers=1,
-                          dim_feedforward=16, num_labels=2)
+    encoder = qa_encoder(d_model=8, nhead=2, num_layers=1, dim_feedforward=16)
+    config = IntentConfig(vocab_size=tokenizer.vocab_size, encoder=encoder, num_labels=2)
     IntentRouter(IntentClassifier(config), tokenizer, ["refund", "order"]).save(root / "qa")
     recommender = SequentialRecommender(RecommenderConfig(
         num_items=5, max_len=6, encoder=encoder_config(d_model=8, nhead=2, num_layers=2, dim_feedforward=16)))

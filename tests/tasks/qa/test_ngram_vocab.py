@@ -4,10 +4,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tasks.qa.linear import LinearNgramExpert
-from tasks.qa.ngram_vocab import NGRAMS_FILE, NgramVocabulary
-from tasks.qa.router import IntentRouter, RouterSettings
-from tasks.qa.sentence import iter_ngrams
+from tasks.qa.config import RouterSettings, qa_encoder
+from tasks.qa.encoding import iter_ngrams, pad_ids
+from tasks.qa.router.linear import LinearNgramExpert
+from tasks.qa.router.ngram_vocab import NGRAMS_FILE, NgramVocabulary
+from tasks.qa.router.router import IntentRouter
+from tasks.qa.router.training import train_router
 
 QUESTIONS = ["Where is my card?", "I want a refund", "my card is lost"]
 
@@ -57,24 +59,23 @@ def test_vocabulary_save_load_round_trip_and_clear_errors(tmp_path):
 def test_router_probabilities_are_the_weighted_product_of_the_two_experts():
     texts = [f"{key} please {i}" for i in range(6) for key in ("card", "refund", "invoice")]
     labels = [key for _ in range(6) for key in ("card", "refund", "invoice")]
-    settings = RouterSettings(vocab_size=300, d_model=16, nhead=2, num_layers=1, dim_feedforward=32,
-                              ensemble=1)
+    settings = RouterSettings(vocab_size=300, encoder=qa_encoder(d_model=16, nhead=2, num_layers=1,
+                                                                  dim_feedforward=32), ensemble=1)
     settings.train.epochs, settings.train.pretrain_epochs, settings.train.patience = 2, 0, None
-    router = IntentRouter.train(texts, labels, settings=settings, device="cpu", verbose=False,
-                                valid=(texts, labels))
+    router = train_router(texts, labels, settings=settings, device="cpu", verbose=False,
+                          valid=(texts, labels))
     assert isinstance(router.expert, LinearNgramExpert) and 0.0 <= router.mix_weight <= 1.0
     assert router.evaluate(texts, labels)["accuracy"] == 1.0  # the linear expert alone fits these
     probs = router.probs(texts)  # (N, C)
     assert torch.allclose(probs.sum(-1), torch.ones(len(texts)), atol=1e-5)
     router.mix_weight = 0.3
     deep = router.model(*_batch(router, texts)).log_softmax(-1)
-    linear = router._linear_logits(texts).log_softmax(-1)
+    linear = router.linear_logits(texts).log_softmax(-1)
     expected = F.softmax(0.3 * deep + 0.7 * linear, -1)
     assert torch.allclose(router.probs(texts), expected, atol=1e-5)
 
 
 def _batch(router, texts):
-    from tasks.qa.sentence import pad_ids
     encoded = router.encode(texts)
     router.model.eval()
     return pad_ids([ids for ids, _ in encoded]), pad_ids([grams for _, grams in encoded])

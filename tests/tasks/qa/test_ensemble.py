@@ -7,15 +7,18 @@ import json
 import pytest
 import torch
 
-from tasks.qa.ensemble import MemberJob, can_fork, ensemble_log_proba, member_dir, train_members
-from tasks.qa.intent import IntentClassifier, IntentConfig, IntentSettings, predict_proba
-from tasks.qa.router import IntentRouter, RouterSettings
-from tasks.qa.sentence import encode_questions
+from tasks.qa.config import IntentConfig, IntentSettings, RouterSettings, qa_encoder
+from tasks.qa.encoding import build_tokenizer, encode_questions
+from tasks.qa.router.classifier import IntentClassifier, predict_proba
+from tasks.qa.router.ensemble import MemberJob, can_fork, ensemble_log_proba, member_dir, train_members
+from tasks.qa.router.router import IntentRouter
+from tasks.qa.router.training import train_router
 
 KEYS = ("card", "refund", "invoice")
 TEXTS = [f"{key} {word} {i}" for i in range(8) for key in KEYS for word in ("please", "now")]
 LABELS = [key for i in range(8) for key in KEYS for _ in ("please", "now")]
-SETTINGS = RouterSettings(vocab_size=300, d_model=16, nhead=2, num_layers=1, dim_feedforward=32,
+SETTINGS = RouterSettings(vocab_size=300, encoder=qa_encoder(d_model=16, nhead=2, num_layers=1,
+                                                              dim_feedforward=32),
                           linear_expert=False, ensemble=2,
                           train=IntentSettings(epochs=4, batch_size=8, lr=3e-3, patience=None,
                                                pretrain_epochs=0))
@@ -25,8 +28,8 @@ SETTINGS = RouterSettings(vocab_size=300, d_model=16, nhead=2, num_layers=1, dim
 def pair(tmp_path_factory):
     """A two-member router, its members trained in two worker processes."""
     out = tmp_path_factory.mktemp("ensemble") / "run"
-    router = IntentRouter.train(TEXTS, LABELS, settings=SETTINGS, device="cpu", verbose=False,
-                                valid=(TEXTS, LABELS), out_dir=out)
+    router = train_router(TEXTS, LABELS, settings=SETTINGS, device="cpu", verbose=False,
+                          valid=(TEXTS, LABELS), out_dir=out)
     return router, out
 
 
@@ -70,10 +73,8 @@ def test_a_missing_member_is_a_clear_error(pair, tmp_path):
 
 
 def _jobs():
-    from tasks.qa.router import build_tokenizer
-
-    config = IntentConfig(vocab_size=300, d_model=16, nhead=2, num_layers=1, dim_feedforward=32,
-                          num_labels=3)
+    config = IntentConfig(vocab_size=300, encoder=qa_encoder(d_model=16, nhead=2, num_layers=1,
+                                                             dim_feedforward=32), num_labels=3)
     tokenizer = build_tokenizer("bpe", TEXTS, 300)
     ids = [KEYS.index(y) for y in LABELS]
     longer = dataclasses.replace(SETTINGS.train, epochs=12)
@@ -120,8 +121,8 @@ def test_the_time_budget_is_shared_by_the_rounds(monkeypatch, processes, rounds)
     # three members: one after another each gets a third of it; two at a time, two rounds, a half
     if processes > 1 and not can_fork():
         pytest.skip("worker processes are forked on Linux only")
-    monkeypatch.setattr("tasks.qa.ensemble._train_member", _budget_of)
-    monkeypatch.setattr("tasks.qa.ensemble.free_cores", lambda: 8)
+    monkeypatch.setattr("tasks.qa.router.ensemble._train_member", _budget_of)
+    monkeypatch.setattr("tasks.qa.router.ensemble.free_cores", lambda: 8)
     jobs, _ = _jobs()
     jobs = [dataclasses.replace(jobs[0], max_minutes=6.0, seed=s) for s in range(3)]
     budgets = [budget for _, budget in train_members(jobs, processes=processes)]

@@ -1,6 +1,6 @@
-"""Intent routing: a question -> one of N intents, each intent one canned answer.
+"""The intent classifier: a question -> scores for N intents (the router's Transformer).
 
-    pooled = SentenceEncoder(ids, grams)           (B, D)   (mean pooling + n-gram bag, sentence.py)
+    pooled = SentenceEncoder(ids, grams)           (B, D)   (mean pooling + n-gram bag, tasks/qa/model.py)
     logits = W · Dropout(pooled) + b               (B, C)   the "deep" part
            + mean_g U[g]                           (B, C)   the "wide" part (``wide_ngrams``)
     loss   = CE_ε(logits, y)                       label smoothing ε (Szegedy et al. 2016)
@@ -12,7 +12,7 @@ while the Transformer adds word order and context on top. ``U`` starts at zero, 
 starts as the deep part alone.
 
 Trained from scratch in two stages: (1) optional masked-token pretraining of the encoder on the
-unlabelled question text (:mod:`.pretrain`), then (2) supervised fine-tuning with the
+unlabelled question text (:mod:`tasks.qa.pretrain`), then (2) supervised fine-tuning with the
 :class:`~minitransformer.training.Trainer` (AdamW, warm-up + cosine, early stopping on validation
 accuracy, the best epoch's weights kept). During fine-tuning each ordinary token is replaced by
 ``[MASK]`` with probability ``token_dropout`` -- a cheap augmentation that makes the classifier
@@ -20,15 +20,16 @@ rely on more than one keyword and helps with typos.
 
 The run directory holds the trainer's files (``config.json`` + ``model.safetensors`` = the best
 model, ``metrics.jsonl``, ``checkpoints/``), the tokenizer and ``qa.json`` (see
-:mod:`.bundle`).
+:mod:`tasks.qa.bundle`). The settings are
+:class:`~tasks.qa.config.IntentConfig` (the model) and :class:`~tasks.qa.config.IntentSettings`
+(its training).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -38,25 +39,12 @@ from minitransformer import PretrainedMixin
 from minitransformer.metrics.classification import accuracy, macro_f1
 from minitransformer.training import TrainConfig, Trainer
 
-from .sentence import SentenceConfig, SentenceEncoder, encode_questions, pad_ids
+from ..config import IntentConfig, IntentSettings
+from ..encoding import CLS_ID, MASK_ID, Encoded, encode_questions, pad_ids
+from ..model import SentenceEncoder
+from ..pretrain import pretrain_mlm
 
-__all__ = ["IntentConfig", "IntentClassifier", "IntentSettings", "fit_intent_classifier",
-           "predict_proba", "intent_batches"]
-
-MASK_ID, CLS_ID, PAD_ID = 4, 5, 0
-
-
-@dataclass
-class IntentConfig(SentenceConfig):
-    """The sentence encoder's settings plus the number of intents."""
-
-    model_type: ClassVar[str] = "qa_intent"
-    num_labels: int = 2
-    wide_ngrams: bool = False
-
-    def __post_init__(self):
-        super().__post_init__()
-        self._check_positive("num_labels")
+__all__ = ["IntentClassifier", "fit_intent_classifier", "predict_proba", "intent_batches"]
 
 
 class IntentClassifier(PretrainedMixin, nn.Module):
@@ -67,11 +55,9 @@ class IntentClassifier(PretrainedMixin, nn.Module):
     def __init__(self, config: IntentConfig):
         super().__init__()
         self.config = config
-        sentence_fields = {f.name for f in dataclasses.fields(SentenceConfig)}
-        self.sentence = SentenceEncoder(SentenceConfig(**{k: v for k, v in dataclasses.asdict(config).items()
-                                                          if k in sentence_fields}))
-        self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.d_model, config.num_labels)
+        self.sentence = SentenceEncoder(config.sentence_config())
+        self.dropout = nn.Dropout(config.encoder.dropout)
+        self.head = nn.Linear(config.encoder.d_model, config.num_labels)
         if config.wide_ngrams and config.ngram_buckets:
             self.wide = nn.EmbeddingBag(config.ngram_buckets + 1, config.num_labels, mode="sum",
                                         padding_idx=0)
@@ -89,21 +75,6 @@ class IntentClassifier(PretrainedMixin, nn.Module):
         return logits
 
 
-@dataclass
-class IntentSettings:
-    """Training settings of the intent head (the CLI defaults; the BANKING77 benchmark uses them)."""
-
-    epochs: int = 25  # BANKING77 (9k questions): ~30-40 s an epoch on one CPU thread
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    label_smoothing: float = 0.1
-    token_dropout: float = 0.1
-    patience: int | None = 6
-    pretrain_epochs: int = 3  # MLM on the training questions first: +1.4 points on a BANKING77 quarter
-    pretrain_lr: float = 1e-3
-
-
 def _token_dropout(ids: torch.Tensor, p: float) -> torch.Tensor:
     """Replace each ordinary token by [MASK] with probability ``p`` (training only)."""
     if p <= 0:
@@ -111,9 +82,6 @@ def _token_dropout(ids: torch.Tensor, p: float) -> torch.Tensor:
     ordinary = ids > CLS_ID  # pad, specials and [CLS] stay
     drop = (torch.rand(ids.shape, device=ids.device) < p) & ordinary
     return torch.where(drop, torch.full_like(ids, MASK_ID), ids)
-
-
-Encoded = tuple[list[int], list[int]]  # (token ids, n-gram ids) of one question
 
 
 def intent_batches(rows: Sequence[tuple[Encoded, int | Sequence[float]]]
@@ -156,10 +124,6 @@ def fit_intent_classifier(model: IntentClassifier, tokenizer, train_texts: Seque
 
     Labels are integer ids ``0..C-1``. The model ends with the best validation weights.
     """
-    from pathlib import Path
-
-    from .pretrain import pretrain_mlm
-
     train_ids = encode_questions(tokenizer, train_texts, model.config)
     valid_ids = encode_questions(tokenizer, valid_texts, model.config)
     if settings.pretrain_epochs > 0:

@@ -19,44 +19,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from minitransformer import Transformer
-from minitransformer.training.seq2seq import build_model, collate, seq2seq_loss
 from minitransformer.generation import generate
 from minitransformer.tokenizers import BPETokenizer, load_tokenizer
 from minitransformer.training import TrainConfig, Trainer, resolve_device, seed_everything
+from minitransformer.training.seq2seq import build_model, collate, seq2seq_loss
 
-from .bundle import read_info, write_info
+from ..bundle import read_info, write_info
+from ..config import ReplySettings
 
-__all__ = ["ReplyGenerator"]
+__all__ = ["ReplyGenerator", "train_reply_generator"]
 
 
 class ReplyGenerator:
     """A question -> answer encoder–decoder with its tokenizer."""
 
+    task = "reply"  # what qa.json says the folder holds
+
     def __init__(self, model: Transformer, tokenizer, num_beams: int = 4):
         self.model, self.tokenizer, self.num_beams = model, tokenizer, num_beams
-
-    @classmethod
-    def train(cls, questions: Sequence[str], answers: Sequence[str], *, out_dir=None, epochs: int = 60,
-              batch_size: int = 32, lr: float = 1e-3, d_model: int = 128, num_layers: int = 2,
-              vocab_size: int = 2000, seed: int = 0, device: str = "auto",
-              max_minutes: float | None = None, verbose: bool = True) -> ReplyGenerator:
-        if len(questions) != len(answers) or not questions:
-            raise ValueError("questions and answers: need the same, non-zero number of rows")
-        seed_everything(seed)
-        tokenizer = BPETokenizer().train([*questions, *answers], vocab_size)
-        longest = max(len(tokenizer.encode(t)) for t in [*questions, *answers])
-        model = build_model(tokenizer, d_model=d_model, nhead=4, num_layers=num_layers,
-                            dim_feedforward=4 * d_model, dropout=0.1, max_len=longest + 2)
-        rows = list(zip(questions, answers))
-        config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                             max_minutes=max_minutes, verbose=verbose, progress=False, log_every=0)
-        Trainer(model, config, loss_fn=lambda m, b: seq2seq_loss(m, b, label_smoothing=0.1),
-                train_data=rows, collate_fn=lambda b: collate(b, tokenizer), out_dir=out_dir,
-                task_config={"task": "qa_reply"}).fit()
-        generator = cls(model.eval(), tokenizer)
-        if out_dir is not None:
-            generator.save(out_dir)
-        return generator
 
     def reply(self, questions: Sequence[str]) -> list[str]:
         """Beam-search replies; questions longer than the model's positions are truncated."""
@@ -71,10 +51,12 @@ class ReplyGenerator:
         return self.tokenizer.decode_batch(out.cpu())
 
     def evaluate(self, questions: Sequence[str], answers: Sequence[str]) -> dict[str, float]:
+        """``exact_match``: the share of replies equal to the answer (spaces at the ends aside)."""
         replies = self.reply(questions)
         return {"exact_match": sum(r.strip() == a.strip() for r, a in zip(replies, answers)) / len(answers)}
 
     def save(self, directory) -> Path:
+        """Write the generator into ``directory`` (see :mod:`tasks.qa.bundle`)."""
         directory = Path(directory)
         self.model.save_pretrained(directory)
         self.tokenizer.save(directory)
@@ -83,6 +65,32 @@ class ReplyGenerator:
 
     @classmethod
     def load(cls, directory, device: str = "cpu") -> ReplyGenerator:
+        """Read a generator written by :meth:`save`."""
         info = read_info(directory, task="reply")
         model = Transformer.from_pretrained(directory, map_location=resolve_device(device)).eval()
         return cls(model, load_tokenizer(directory), int(info.get("num_beams", 4)))
+
+
+def train_reply_generator(questions: Sequence[str], answers: Sequence[str], *,
+                          settings: ReplySettings | None = None, out_dir=None, seed: int = 0,
+                          device: str = "auto", max_minutes: float | None = None,
+                          verbose: bool = True) -> ReplyGenerator:
+    """A BPE tokenizer on questions and answers, the encoder–decoder sized by ``settings``
+    (positions for the longest text), teacher forcing in the Trainer; saved to ``out_dir``."""
+    s = settings or ReplySettings()
+    if len(questions) != len(answers) or not questions:
+        raise ValueError("questions and answers: need the same, non-zero number of rows")
+    seed_everything(seed)
+    tokenizer = BPETokenizer().train([*questions, *answers], s.vocab_size)
+    longest = max(len(tokenizer.encode(t)) for t in [*questions, *answers])
+    model = build_model(tokenizer, d_model=s.d_model, nhead=4, num_layers=s.num_layers,
+                        dim_feedforward=4 * s.d_model, dropout=0.1, max_len=longest + 2)
+    config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, seed=seed, device=device,
+                         max_minutes=max_minutes, verbose=verbose, progress=False, log_every=0)
+    Trainer(model, config, loss_fn=lambda m, b: seq2seq_loss(m, b, label_smoothing=0.1),
+            train_data=list(zip(questions, answers)), collate_fn=lambda b: collate(b, tokenizer),
+            out_dir=out_dir, task_config={"task": "qa_reply"}).fit()
+    generator = ReplyGenerator(model.eval(), tokenizer, s.num_beams)
+    if out_dir is not None:
+        generator.save(out_dir)
+    return generator

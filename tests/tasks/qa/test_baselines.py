@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tasks.qa.baselines import TfidfIntentBaseline, question_features
-from tasks.qa.faq_builtin import faq_split
+from tasks.qa.synthetic import faq_split
 
 
 def test_features_are_character_ngrams_and_words():

@@ -1,7 +1,7 @@
 """A linear expert on the question's n-grams, fitted to convergence: the second view of co-training.
 
 The intent head reads each question twice: the Transformer (word order, context) and a bag of
-hashed n-grams (:func:`tasks.qa.sentence.text_ngrams`: words, word pairs, character 1-5-grams).
+hashed n-grams (:func:`tasks.qa.encoding.text_ngrams`: words, word pairs, character 1-5-grams).
 A linear classifier on such a bag -- TF-IDF + logistic regression -- is the classic strong
 baseline of intent detection (91.4% on BANKING77). Trained *jointly* with the Transformer it
 stays weak: the deep part fits the training questions first and the linear part then gets
@@ -11,7 +11,7 @@ almost no gradient. So the expert is fitted *on its own*, as the convex problem 
     z_n   = U^T x_n + c                                           (C,)   U: (G + 1, C), c: (C,)
     L(U)  = mean_n CE(z_n, y_n) + λ/2 ||U||²                      full batch, L-BFGS
 
-and the few-label recipe (:mod:`.semi`) labels unlabelled questions with a product of the two
+and the few-label recipe (:mod:`tasks.qa.semi`) labels unlabelled questions with a product of the two
 experts, weighted on validation (the router it returns is the Transformer alone)::
 
     log p(y | q) = w log p_deep(y | q) + (1 - w) log p_linear(y | q) + const,   w in [0, 1]

@@ -17,7 +17,7 @@ shrinks like ``α^T ≈ 0.6``): read it as a 50-step diffusion, which is what wa
 
 Alone it is weaker than a linear model on the same words (BANKING77, 10 labels per intent: 66%
 vs 73% of the unlabelled questions right) but it errs elsewhere: multiplied with the
-Transformer and the linear model of :mod:`.semi` it labelled 75.6% right instead of 73.0%
+Transformer and the linear model of :mod:`.recipe` it labelled 75.6% right instead of 73.0%
 (draw 0, measured 2026-11-29), and better pseudo-labels make a better self-trained model
 (on draws 0-2 of ``benchmarks/qa.py --only fewshot``, +5.0 instead of +3.8 points over the
 labels alone).

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from tasks.qa.propagation import knn_graph, label_spreading, tfidf_vectors
+from tasks.qa.semi.propagation import knn_graph, label_spreading, tfidf_vectors
 
 # words of three letters or more and no punctuation: here our tokens and scikit-learn's agree
 TEXTS = ["where is my card", "my card has not arrived yet", "i want a refund for my order",

@@ -1,18 +1,18 @@
 """An n-gram vocabulary: every n-gram seen in training gets its own feature id, no hashing.
 
-The sentence encoder's n-gram bag (:mod:`.sentence`) hashes n-grams into a fixed number of
-buckets, so unrelated n-grams share a row. For the linear expert (:mod:`.linear`) that sharing
+The sentence encoder's n-gram bag (:mod:`tasks.qa.model`) hashes n-grams into a fixed number of
+buckets, so unrelated n-grams share a row. For the linear expert (:mod:`tasks.qa.router.linear`) that sharing
 is costly: BANKING77's training questions hold about 36,000 distinct n-grams, and squeezed into
 16,384 buckets a TF-IDF logistic regression scored 89.7% on our hold-out where the same features
 without collisions score 91.8%. A linear model learns nothing about an n-gram it never saw, so
 keeping exactly the training n-grams loses nothing and collides nothing:
 
-    grams(text) = the n-grams of :func:`~tasks.qa.sentence.iter_ngrams`: words, word pairs,
+    grams(text) = the n-grams of :func:`~tasks.qa.encoding.iter_ngrams`: words, word pairs,
                   character 1..5-grams inside each word
     vocab       = sorted { g : g in grams(t), t a training question }      id(g) = 1 + rank
     encode(t)   = [ id(g) for g in grams(t) if g in vocab ]   each id once, the first 1,024
 
-Id 0 is padding (:func:`~tasks.qa.sentence.pad_ids` pads with 0), and an n-gram never seen in
+Id 0 is padding (:func:`~tasks.qa.encoding.pad_ids` pads with 0), and an n-gram never seen in
 training is dropped. The vocabulary is saved as ``ngrams.json`` beside the model (plain JSON:
 loading it runs no code).
 """
@@ -27,7 +27,7 @@ import torch
 
 from minitransformer.nn.io import atomic_write_text
 
-from .sentence import iter_ngrams, pad_ids
+from ..encoding import iter_ngrams, pad_ids
 
 __all__ = ["NgramVocabulary", "NGRAMS_FILE"]
 

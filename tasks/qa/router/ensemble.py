@@ -37,7 +37,8 @@ import torch
 
 from minitransformer.training import resolve_device, seed_everything
 
-from .intent import IntentClassifier, IntentConfig, IntentSettings, fit_intent_classifier, predict_proba
+from ..config import IntentConfig, IntentSettings
+from .classifier import IntentClassifier, fit_intent_classifier, predict_proba
 
 __all__ = ["MemberJob", "train_members", "ensemble_log_proba", "member_dir", "free_cores", "can_fork",
            "worker_plan"]

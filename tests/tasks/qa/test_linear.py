@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from tasks.qa.faq_builtin import faq_split
-from tasks.qa.linear import LinearNgramExpert, choose_mix_weight, fit_linear_expert, mix_log_probs
-from tasks.qa.sentence import pad_ids, text_ngrams
+from tasks.qa.encoding import pad_ids, text_ngrams
+from tasks.qa.router.linear import LinearNgramExpert, choose_mix_weight, fit_linear_expert, mix_log_probs
+from tasks.qa.synthetic import faq_split
 
 
 def test_idf_and_row_weights_by_hand():

@@ -1,0 +1,133 @@
+"""Question matching: do two questions ask the same thing? A bi-encoder, and FAQ retrieval with it.
+
+Both questions go through the *same* sentence encoder (a "Siamese" bi-encoder), and a small head
+reads the pair (Sentence-BERT's classification objective, Reimers and Gurevych 2019):
+
+    u = SentenceEncoder(a),  v = SentenceEncoder(b)                 (B, D) each
+    f = [u, v, |u - v|, u ⊙ v]                                      (B, 4D)
+    logit = w₂ · GELU(W₁ f + b₁) + b₂                               (B,)
+    loss = BCE(σ(logit), y)     y = 1 when the questions mean the same
+
+``|u - v|`` and ``u ⊙ v`` make the head symmetric in spirit and let it compare dimension by
+dimension; because each question is encoded alone, FAQ questions can be encoded **once** and a
+new question compared with all of them (:meth:`QuestionMatcher.retrieve`). Chinese uses a
+character tokenizer by default (ATEC/AFQMC are Alipay questions, ~13 characters each).
+
+Trained by :func:`tasks.qa.matching.training.train_matcher` (labelled pairs, or pairs made from
+an FAQ table by :func:`tasks.qa.matching.pairs.pairs_from_faq`); settings in
+:class:`~tasks.qa.config.MatchSettings`, the model's in :class:`~tasks.qa.config.MatchConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from minitransformer import PretrainedMixin
+from minitransformer.metrics.classification import accuracy, roc_auc
+from minitransformer.tokenizers import load_tokenizer
+from minitransformer.training import resolve_device
+
+from ..bundle import read_info, write_info
+from ..config import MatchConfig
+from ..encoding import Encoded, encode_questions, pad_ids
+from ..model import SentenceEncoder
+
+__all__ = ["PairMatcher", "QuestionMatcher", "pair_batches"]
+
+
+class PairMatcher(PretrainedMixin, nn.Module):
+    """Two questions ``(B, T)`` each -> ``(B,)`` same-meaning logits."""
+
+    config_class = MatchConfig
+
+    def __init__(self, config: MatchConfig):
+        super().__init__()
+        self.config = config
+        self.sentence = SentenceEncoder(config.sentence_config())
+        d = config.encoder.d_model
+        self.head = nn.Sequential(nn.Dropout(config.encoder.dropout), nn.Linear(4 * d, d), nn.GELU(),
+                                  nn.Linear(d, 1))
+
+    @classmethod
+    def from_config(cls, config: MatchConfig) -> PairMatcher:
+        return cls(config)
+
+    def pair_logits(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Sentence vectors ``(B, D)`` x2 -> ``(B,)``."""
+        return self.head(torch.cat([u, v, (u - v).abs(), u * v], dim=-1)).squeeze(-1)
+
+    def forward(self, a_ids, a_grams, b_ids, b_grams) -> torch.Tensor:
+        """``(B, T_a)``, ``(B, G_a)``, ``(B, T_b)``, ``(B, G_b)`` ids -> ``(B,)`` logits."""
+        return self.pair_logits(self.sentence(a_ids, a_grams), self.sentence(b_ids, b_grams))
+
+
+def pair_batches(rows: Sequence[tuple[Encoded, Encoded, int]]):
+    """collate_fn: ``[((a_ids, a_grams), (b_ids, b_grams), y)]`` -> four padded id tensors and
+    ``(B,)`` float labels."""
+    return (pad_ids([r[0][0] for r in rows]), pad_ids([r[0][1] for r in rows]),
+            pad_ids([r[1][0] for r in rows]), pad_ids([r[1][1] for r in rows]),
+            torch.tensor([float(r[2]) for r in rows]))
+
+
+class QuestionMatcher:
+    """A trained pair matcher with its tokenizer, threshold and (optionally) an FAQ table."""
+
+    task = "match"  # what qa.json says the folder holds
+
+    def __init__(self, model: PairMatcher, tokenizer, threshold: float = 0.5,
+                 faq: list[tuple[str, str]] | None = None):
+        self.model, self.tokenizer, self.threshold, self.faq = model, tokenizer, threshold, list(faq or [])
+
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """(token ids, n-gram ids) per question."""
+        return encode_questions(self.tokenizer, texts, self.model.config)
+
+    @torch.no_grad()
+    def scores(self, pairs: Sequence[tuple[str, str]], batch_size: int = 256) -> torch.Tensor:
+        """``(N,)`` probabilities that each pair means the same."""
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        a, b = self.encode([p[0] for p in pairs]), self.encode([p[1] for p in pairs])
+        out = []
+        for s in range(0, len(pairs), batch_size):
+            batch = pair_batches([(x, y, 0) for x, y in zip(a[s:s + batch_size], b[s:s + batch_size])])
+            out.append(torch.sigmoid(self.model(*[t.to(device) for t in batch[:4]])).cpu())
+        return torch.cat(out) if out else torch.zeros(0)
+
+    def evaluate(self, pairs: Sequence[tuple[str, str, int]]) -> dict[str, float]:
+        """``accuracy`` at the threshold and ``roc_auc`` on labelled pairs."""
+        scores = self.scores([(a, b) for a, b, _ in pairs])
+        truth = [y for _, _, y in pairs]
+        pred = (scores >= self.threshold).long().tolist()
+        return {"accuracy": accuracy(truth, pred), "roc_auc": roc_auc(truth, scores.numpy())}
+
+    def retrieve(self, question: str) -> dict:
+        """The FAQ entry most likely to mean the same as ``question`` (``answer`` None = human)."""
+        if not self.faq:
+            raise ValueError("this matcher was trained on pairs without an FAQ table; nothing to retrieve")
+        scores = self.scores([(question, q) for q, _ in self.faq])
+        best = int(scores.argmax())
+        confident = float(scores[best]) >= self.threshold
+        return {"matched_question": self.faq[best][0], "score": float(scores[best]),
+                "handoff": not confident, "answer": self.faq[best][1] if confident else None}
+
+    def save(self, directory, extra=None) -> Path:
+        """Write the matcher into ``directory`` (see :mod:`tasks.qa.bundle`); ``extra`` joins qa.json."""
+        directory = Path(directory)
+        self.model.save_pretrained(directory)
+        self.tokenizer.save(directory)
+        write_info(directory, {"task": "match", "threshold": self.threshold,
+                               "faq": [list(row) for row in self.faq], **(extra or {})})
+        return directory
+
+    @classmethod
+    def load(cls, directory, device: str = "cpu") -> QuestionMatcher:
+        """Read a matcher written by :meth:`save`."""
+        info = read_info(directory, task="match")
+        model = PairMatcher.from_pretrained(directory, map_location=resolve_device(device)).eval()
+        return cls(model, load_tokenizer(directory), float(info.get("threshold", 0.5)),
+                   [tuple(row) for row in info.get("faq", [])])

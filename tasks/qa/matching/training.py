@@ -1,0 +1,100 @@
+"""Training the question matcher, step by step.
+
+:func:`train_matcher` runs:
+
+1. **split** -- a validation split stratified by the pair label (10 %);
+2. **the tokenizer** -- characters by default (Chinese pairs), byte-level BPE for an FAQ table,
+   fitted to every question of the training pairs;
+3. **the model** -- a :class:`~.matcher.PairMatcher`, optionally pretrained with masked tokens on
+   the training questions (:mod:`tasks.qa.pretrain`);
+4. **fitting** -- binary cross-entropy on the pair labels in the core
+   :class:`~minitransformer.training.Trainer`, the epoch chosen by validation ROC-AUC
+   (:func:`fit_pairs`);
+5. **the threshold** -- the accuracy threshold on validation (fewest errors), since the share of
+   positives differs between data sets.
+
+The settings are a :class:`~tasks.qa.config.MatchSettings`; :func:`tasks.qa.train` calls
+:func:`train_matcher` for ``task="match"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from minitransformer.metrics.classification import accuracy, choose_threshold, roc_auc
+from minitransformer.training import TrainConfig, Trainer, seed_everything
+
+from ..config import MatchSettings
+from ..data import stratified_split
+from ..encoding import build_tokenizer
+from ..pretrain import pretrain_mlm
+from .matcher import PairMatcher, QuestionMatcher, pair_batches
+
+__all__ = ["train_matcher", "fit_pairs"]
+
+Pair = tuple[str, str, int]
+
+
+def train_matcher(pairs: Sequence[Pair], *, out_dir: str | Path | None = None,
+                  settings: MatchSettings | None = None, valid: Sequence[Pair] | None = None,
+                  faq: Sequence[tuple[str, str]] | None = None, seed: int = 0, device: str = "auto",
+                  max_minutes: float | None = None, verbose: bool = True) -> QuestionMatcher:
+    """Split, build the tokenizer and the model, (pre)train, choose the threshold; save to
+    ``out_dir`` (when given). ``faq``: ``(question, answer)`` rows the matcher retrieves from."""
+    s = settings or MatchSettings()
+    if valid is None:
+        tr, va = stratified_split([y for _, _, y in pairs], s.valid_fraction, seed)
+        pairs, valid = [pairs[i] for i in tr], [pairs[i] for i in va]
+    seed_everything(seed)
+    texts = sorted({t for a, b, _ in pairs for t in (a, b)})
+    tokenizer = build_tokenizer(s.tokenizer, texts, s.vocab_size)
+    model = PairMatcher(s.model_config(tokenizer.vocab_size))
+    matcher = QuestionMatcher(model, tokenizer, 0.5, faq)
+    if s.pretrain_epochs:
+        pretrain_mlm(model.sentence, [ids for ids, _ in matcher.encode(texts)], epochs=s.pretrain_epochs,
+                     batch_size=s.batch_size, seed=seed, device=device, verbose=verbose,
+                     out_dir=None if out_dir is None else Path(out_dir) / "pretrain")
+    result = fit_pairs(matcher, pairs, valid, s, seed=seed, device=device, out_dir=out_dir,
+                       max_minutes=max_minutes, verbose=verbose)
+    model.eval()
+    valid_scores = matcher.scores([(a, b) for a, b, _ in valid])
+    matcher.threshold = choose_threshold([y for _, _, y in valid], valid_scores.numpy(),
+                                         cost_fn=1.0, cost_fp=1.0)
+    matcher.fit_result = result
+    if out_dir is not None:
+        matcher.save(out_dir, extra={"settings": dataclasses.asdict(s), "best_epoch": result.best_epoch,
+                                     "valid_roc_auc": result.best_metric})
+    return matcher
+
+
+def fit_pairs(matcher: QuestionMatcher, pairs: Sequence[Pair], valid: Sequence[Pair], s: MatchSettings, *,
+              seed: int = 0, device: str = "auto", out_dir: str | Path | None = None,
+              max_minutes: float | None = None, verbose: bool = True):
+    """Fit ``matcher.model`` on the labelled pairs with the Trainer; return its FitResult."""
+
+    def encode_pairs(rows):
+        a, b = matcher.encode([r[0] for r in rows]), matcher.encode([r[1] for r in rows])
+        return [(x, y, r[2]) for x, y, r in zip(a, b, rows)]
+
+    def loss_fn(m, batch):
+        return F.binary_cross_entropy_with_logits(m(*batch[:4]), batch[4])
+
+    def evaluate_fn(m, data):
+        device_ = next(m.parameters()).device
+        logits = torch.cat([m(*[t.to(device_) for t in pair_batches(data[i:i + 256])[:4]]).cpu()
+                            for i in range(0, len(data), 256)])  # (N,)
+        truth = [r[2] for r in data]
+        return {"roc_auc": roc_auc(truth, logits.numpy()),
+                "accuracy": accuracy(truth, (logits >= 0).long().tolist())}
+
+    config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, patience=s.patience,
+                         monitor="roc_auc", mode="max", seed=seed, device=device, max_minutes=max_minutes,
+                         verbose=verbose, progress=False, log_every=0)
+    return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode_pairs(pairs),
+                   valid_data=encode_pairs(valid), evaluate_fn=evaluate_fn, collate_fn=pair_batches,
+                   out_dir=out_dir, task_config={"task": "qa_match"}).fit()

@@ -1,0 +1,1 @@
+"""Generated replies: the core's encoder–decoder trained question -> answer (``generator.py``)."""
