@@ -193,19 +193,55 @@ def _warn_missing_cjk_font() -> None:
                       "'fonts-wqy-zenhei'", stacklevel=5)
 
 
-def _short(label: object, width: int = 14) -> str:
-    """``label`` in at most ``width`` characters: its start, "…", and its last word.
+def _label_forms(text: str, width: int) -> list[str]:
+    """Forms of ``text`` in at most ``width`` characters, the most readable first.
 
-    The last word (from the last ``_``, ``/``, ``-`` or space on, when it is short) is kept so
-    that names which differ only at the end stay apart: ``terminal_risk_7d`` and
-    ``terminal_risk_30d`` become ``terminal_r…_7d`` and ``terminal_…_30d``.
+    Words (split at ``_``, ``/``, ``-``, spaces) but the last cut to 4, then 3 letters
+    (``terminal_risk_30d`` -> ``term_risk_30d``); the start, "…" and the last word
+    (``prev_amount…_1``); words cut to 2, then 1 letter; the start, "…" and the end.
     """
-    text = str(label)
     if len(text) <= width:
-        return text
+        return [text]
+    pieces = re.split(r"([_/\- ]+)", text)  # words at even indices, separators between them
+
+    def words_cut_to(letters: int) -> str:
+        last = len(pieces) - 1
+        return "".join(p if i % 2 or i == last else p[:letters] for i, p in enumerate(pieces))
+
     cut = max(text.rfind(sep) for sep in "_/- ")
-    tail = text[cut:] if 0 < cut and len(text) - cut <= width // 2 else text[len(text) - (width - 1) // 2:]
-    return text[: width - 1 - len(tail)] + "…" + tail
+    last_word = text[cut:] if 0 < cut and len(text) - cut <= width // 2 else ""
+    end = (width - 1) // 2
+    forms = [words_cut_to(4), words_cut_to(3), text[: width - 1 - len(last_word)] + "…" + last_word,
+             words_cut_to(2), words_cut_to(1), text[: width - 1 - end] + "…" + text[len(text) - end:]]
+    return list(dict.fromkeys(form for form in forms if len(form) <= width and form != "…"))
+
+
+def _short(label: object, width: int = 14) -> str:
+    """``label`` in at most ``width`` characters, in its most readable short form."""
+    return _label_forms(str(label), width)[0]
+
+
+def _short_labels(labels: Sequence[object], width: int = 14) -> list[str]:
+    """Every label in at most ``width`` characters, different labels kept apart.
+
+    Each label takes its most readable form (:func:`_label_forms`); labels whose forms coincide
+    while the labels differ (``customer_avg_amount_30d`` and ``customer_amount_ratio_30d`` both
+    ``customer_…_30d``) move on to their next forms until they differ.
+    """
+    texts = [str(label) for label in labels]
+    forms = [_label_forms(text, width) for text in texts]
+    chosen = [0] * len(texts)
+    for _ in range(max((len(f) for f in forms), default=0)):
+        owners: dict[str, set[str]] = {}
+        for text, options, k in zip(texts, forms, chosen):
+            owners.setdefault(options[k], set()).add(text)
+        clashing = [i for i, (options, k) in enumerate(zip(forms, chosen))
+                    if len(owners[options[k]]) > 1 and k + 1 < len(options)]
+        if not clashing:
+            break
+        for i in clashing:
+            chosen[i] += 1
+    return [options[k] for options, k in zip(forms, chosen)]
 
 
 # ---------------------------------------------------------------------------- attention
@@ -386,7 +422,7 @@ def _token_ticks(ax, rows: list[str], cols: list[str], fontsize: float, *, left:
         step = max(1, math.ceil(len(labels) / 64))
         positions = list(range(0, len(labels), step))
         set_ticks(positions)
-        set_labels([_short(labels[i]) for i in positions] if show else [], fontsize=fontsize,
+        set_labels(_short_labels([labels[i] for i in positions]) if show else [], fontsize=fontsize,
                    rotation=rotation)
 
 

@@ -107,13 +107,20 @@ def test_only_picture_file_names_are_accepted(tmp_path, encoder_maps):
         plot_attention(encoder_maps, tmp_path / "att.jpg", query_labels=list("abcde"))
 
 
-def test_long_tick_labels_keep_their_last_word_so_they_stay_apart():
+def test_the_risk_models_tick_labels_are_short_and_all_different():
     """The risk model's three terminal-risk columns were all drawn as 'terminal_risk…'."""
-    names = ["terminal_risk_1d", "terminal_risk_7d", "terminal_risk_30d", "customer_mean_amount_30d"]
-    short = [plotting._short(name) for name in names]
-    assert short == ["terminal_r…_1d", "terminal_r…_7d", "terminal_…_30d", "customer_…_30d"]
-    assert len(set(short)) == len(names) and all(len(s) <= 14 for s in short), short
-    assert plotting._short("[CLS]") == "[CLS]"
+    windows = ("1d", "7d", "30d")
+    names = ["[CLS]", "hour", "amount", *(f"{group}_{w}" for group in ("customer_tx_count",
+             "customer_avg_amount", "terminal_tx_count", "terminal_risk") for w in windows),
+             "customer_amount_ratio_30d", *(f"prev_amount_{k}/prev_gap_{k}" for k in range(1, 9))]
+    short = plotting._short_labels(names)
+    assert len(set(short)) == len(names), short
+    assert all(len(label) <= 14 for label in short), short
+    assert short[:3] == ["[CLS]", "hour", "amount"]                  # short enough: unchanged
+    assert [s for s, n in zip(short, names) if n.startswith("terminal_risk")] == [
+        "term_risk_1d", "term_risk_7d", "term_risk_30d"]
+    assert short[-1] == "prev_amount…_8"
+    assert plotting._short_labels(["the", "cat", "the"]) == ["the", "cat", "the"]  # repeats stay repeats
 
 
 @settings(max_examples=50)
@@ -121,7 +128,17 @@ def test_long_tick_labels_keep_their_last_word_so_they_stay_apart():
 def test_a_shortened_label_fits_its_width_and_a_short_one_is_unchanged(label, width):
     short = plotting._short(label, width)
     assert len(short) <= width
-    assert short == label if len(label) <= width else short.endswith(label[-1]) and "…" in short
+    assert short == label or len(label) > width
+
+
+@settings(max_examples=50)
+@given(st.from_regex(r"[a-z]{3,9}(_[a-z]{3,9}){1,3}", fullmatch=True),
+       st.sets(st.integers(min_value=0, max_value=999), min_size=2, max_size=8))
+def test_names_that_differ_only_at_the_end_stay_apart(prefix, numbers):
+    names = [f"{prefix}_{n}d" for n in sorted(numbers)]
+    short = plotting._short_labels(names)
+    assert len(set(short)) == len(names), (names, short)
+    assert all(len(label) <= 14 for label in short)
 
 
 # ---------------------------------------------------------------------------- fonts
