@@ -1,5 +1,6 @@
 """The documentation under docs/ runs: every ```python block of a page, in order, and the pages
-agree with the exercise catalogue and the figures.
+agree with the exercise catalogue and the figures. The pages that are also notebooks (the tour
+and the task tutorials, ``docs/hooks/notebooks.py``) run as notebooks, in test_notebooks.py.
 
 The same blocks also run with the plugin the docs were written for::
 
