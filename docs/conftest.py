@@ -9,6 +9,11 @@ form only with ``--markdown-docs-syntax=superfences``; this conftest makes it th
 everything under ``docs/`` so the plain command above runs every block.
 """
 
+import sys
+from pathlib import Path
+
+import pytest
+
 
 def pytest_configure(config):
     if getattr(config.option, "markdowndocs_syntax", None) == "default":
@@ -21,3 +26,25 @@ def pytest_sessionstart(session):
         import torch
 
         torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def pretrained_tutorial_checkpoints(tmp_path_factory):
+    """``gpt2/`` and ``bert-base-chinese/``: small random checkpoints with the files that the
+    download command of ``tutorials/pretrained.md`` fetches (built with the ``transformers``
+    library; the page is skipped without it)."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("tokenizers")
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)  # `tests` is a package of the repository
+    from tests.interop.hf_checkpoints import write_tutorial_folders
+
+    return write_tutorial_folders(tmp_path_factory.mktemp("pretrained"))
+
+
+@pytest.fixture(autouse=True)
+def pretrained_tutorial_folder(request, monkeypatch):
+    """Run the blocks of ``tutorials/pretrained.md`` in the folder of those checkpoints."""
+    if str(getattr(request.node, "path", "")).endswith("tutorials/pretrained.md"):
+        monkeypatch.chdir(request.getfixturevalue("pretrained_tutorial_checkpoints"))
