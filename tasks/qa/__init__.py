@@ -1,7 +1,7 @@
 """Customer-service QA: intent routing with a hand-off to a person, question matching, generated
 replies and few-label learning, in English and Chinese.
 
-Four verbs (imported on first use, so ``import tasks.qa`` does not load torch)::
+Four verbs::
 
     import tasks.qa as qa
 
@@ -39,41 +39,8 @@ names from the modules.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING
-
-#: verb -> the module that defines it
-_VERBS = {"train": "train", "load": "inference", "evaluate": "evaluate", "predict": "inference"}
+from tasks.qa.evaluate import evaluate
+from tasks.qa.inference import load, predict
+from tasks.qa.train import train
 
 __all__ = ["evaluate", "load", "predict", "train"]
-
-
-def __getattr__(name: str):
-    if name not in _VERBS:
-        raise AttributeError(f"module 'tasks.qa' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tasks.qa.{_VERBS[name]}"), name)
-    globals()[name] = value  # cache: the next access is a plain attribute lookup
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_VERBS})
-
-
-class _Package(types.ModuleType):
-    """``tasks.qa`` itself: a module whose verbs are not replaced by the submodules of the same name."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _VERBS and isinstance(value, types.ModuleType):
-            return  # the import system naming a submodule on its package: the verb keeps the name
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-if TYPE_CHECKING:  # static analysers and IDEs see ordinary imports
-    from tasks.qa.evaluate import evaluate
-    from tasks.qa.inference import load, predict
-    from tasks.qa.train import train

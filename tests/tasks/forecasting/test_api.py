@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import doctest
 import importlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,13 +16,6 @@ from tasks.forecasting.synthetic import SalesConfig, write_sales
 from tests.tasks.forecasting.series import planted, tiny_settings
 
 VERBS = ("train", "load", "evaluate", "predict")
-
-
-def test_importing_the_head_and_its_command_loads_no_torch():
-    code = ("import sys, tasks.forecasting, tasks.forecasting.cli; "
-            "assert 'torch' not in sys.modules, 'torch was imported'; "
-            "assert callable(tasks.forecasting.__getattr__('ForecastSettings'))")
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_a_verb_keeps_its_name_when_its_module_is_imported():

@@ -106,14 +106,6 @@ def test_train_refuses_a_used_folder_the_wrong_settings_and_format(faq_run, tmp_
         qa.evaluate(match, "pairs.tsv", fmt="faq")
 
 
-def test_import_tasks_qa_loads_no_torch():
-    code = ("import sys, tasks.qa, tasks.qa.cli, tasks.qa.data; "
-            "assert 'torch' not in sys.modules, 'torch imported'; print(tasks.qa.__all__)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "['evaluate', 'load', 'predict', 'train']"
-
-
 def test_importing_a_verbs_module_leaves_the_verb_in_place():
     code = ("from tasks.qa.train import SETTINGS_OF; from tasks.qa.evaluate import evaluate as e; "
             "import tasks.qa as qa; "
