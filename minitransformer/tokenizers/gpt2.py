@@ -256,13 +256,18 @@ class GPT2Tokenizer:
         to_char = byte_to_char()
         symbols = [to_char[b] for b in word.encode("utf-8")]
         rank_of, none = self.ranks.get, len(self.ranks)
-        while len(symbols) > 1:
-            ranks = [rank_of(pair, none) for pair in zip(symbols, symbols[1:])]
+        ranks = [rank_of(pair, none) for pair in zip(symbols, symbols[1:])]  # of (symbols[k], symbols[k + 1])
+        while ranks:
             best = min(ranks)
-            if best == none:
+            if best == none:  # no adjacent pair is a merge: done
                 break
             i = ranks.index(best)  # the leftmost occurrence of the best pair
             symbols[i : i + 2] = [symbols[i] + symbols[i + 1]]
+            del ranks[i]
+            if i > 0:  # only the pairs that touch the new symbol change
+                ranks[i - 1] = rank_of((symbols[i - 1], symbols[i]), none)
+            if i < len(ranks):
+                ranks[i] = rank_of((symbols[i], symbols[i + 1]), none)
         return symbols
 
 
