@@ -1,6 +1,6 @@
 """Risk control: fraud and credit-risk detection on tables (``minitransformer risk ...``).
 
-The Python API, four verbs (imported on first use, so ``import tasks.risk`` loads no torch)::
+The Python API, four verbs::
 
     from tasks.risk import train, load, evaluate, predict
 
@@ -30,52 +30,10 @@ Modules, one concept each:
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING
-
-#: public name -> the module that defines it
-_EXPORTS = {"train": "train", "load": "scorer", "evaluate": "evaluate", "predict": "predict",
-            "RiskTrainConfig": "config", "RiskModelConfig": "config", "risk_encoder": "config"}
+from tasks.risk.config import RiskModelConfig, RiskTrainConfig, risk_encoder
+from tasks.risk.evaluate import evaluate
+from tasks.risk.predict import predict
+from tasks.risk.scorer import load
+from tasks.risk.train import train
 
 __all__ = ["train", "load", "evaluate", "predict", "RiskTrainConfig", "RiskModelConfig", "risk_encoder"]
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'tasks.risk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tasks.risk.{_EXPORTS[name]}"), name)
-    globals()[name] = value  # cache: the next access is a plain attribute lookup
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
-
-
-class _Package(types.ModuleType):
-    """This package, where a verb keeps its name after its module is imported.
-
-    ``train``, ``evaluate`` and ``predict`` are both verbs and modules (``train.py``, ...).
-    Importing ``tasks.risk.train`` would make the package attribute ``train`` the module;
-    refusing that keeps ``from tasks.risk import train`` the function, whatever was imported
-    first. The modules stay reachable as ``sys.modules["tasks.risk.train"]`` and through
-    ``from tasks.risk.train import ...``.
-    """
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _EXPORTS and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
-if TYPE_CHECKING:
-    from tasks.risk.config import RiskModelConfig, RiskTrainConfig, risk_encoder
-    from tasks.risk.evaluate import evaluate
-    from tasks.risk.predict import predict
-    from tasks.risk.scorer import load
-    from tasks.risk.train import train
