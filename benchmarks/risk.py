@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tasks.risk  # noqa: E402
 from benchmarks._common import shared_data  # noqa: E402
+from minitransformer.nn.io import save_json
 from tasks.risk.config import RiskTrainConfig, risk_encoder  # noqa: E402
 from tasks.risk.synthetic import SimulatorConfig, write_transactions  # noqa: E402
 
@@ -113,7 +113,7 @@ def train_and_evaluate(train: Path, test: Path, run_dir: Path, settings: dict, a
         run = tasks.risk.train(train, run_dir, config, **keywords)
         seconds = time.monotonic() - started
         report = tasks.risk.evaluate(run.model, test)
-    (run_dir / "test_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    save_json(run_dir / "test_report.json", report)
     info = run.model.info
     report["train_seconds"] = seconds
     report["rows_per_second"] = sum(s.get("rows", 0) * s.get("epochs", 0) for s in info["stages"]) / seconds

@@ -13,7 +13,6 @@ refused by argparse in one line that names the option, before any work starts::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,13 +149,10 @@ def write_json(target: str | Path | None, payload: Any) -> None:
     file's folder is created, and the file is replaced atomically (never half-written)."""
     if target is None:
         return
-    text = json.dumps(payload, indent=2, ensure_ascii=False, default=float) + "\n"
-    if str(target) == "-":
-        sys.stdout.write(text)
-        return
-    from minitransformer.nn.io import atomic_write_text  # only when writing a file: --help stays light
+    from minitransformer.nn.io import json_text, save_json  # only now: --help stays light
 
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, text)
+    if str(target) == "-":
+        sys.stdout.write(json_text(payload))
+    else:
+        save_json(target, payload)
 

@@ -53,7 +53,9 @@ class ConfigBase:
             raise ValueError(f"{source}: {err}") from None
 
     def to_json_file(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        from minitransformer.nn.io import save_json  # io builds on the configs, not the reverse
+
+        save_json(path, self.to_dict())
 
     @classmethod
     def from_json_file(cls, path: str | Path):

@@ -17,13 +17,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-__all__ = ["PretrainedMixin", "atomic_write_text", "atomic_save_safetensors", "load_weights",
-           "CONFIG_NAME", "WEIGHTS_NAME"]
+__all__ = ["PretrainedMixin", "atomic_write_text", "json_text", "save_json", "atomic_save_safetensors",
+           "load_weights", "CONFIG_NAME", "WEIGHTS_NAME"]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -42,6 +43,33 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def json_text(payload: Any, indent: int | None = 2) -> str:
+    """``payload`` as JSON text ending in a newline: non-ASCII text stays readable (no ``\\u``
+    escapes); values JSON does not know are written as numbers (NumPy scalars) or text (a Path).
+
+    >>> print(json_text({"问题": 1.5}), end="")
+    {
+      "问题": 1.5
+    }
+    """
+    return json.dumps(payload, indent=indent, ensure_ascii=False, default=_plain) + "\n"
+
+
+def save_json(path: str | Path, payload: Any, indent: int | None = 2) -> Path:
+    """Write :func:`json_text` of ``payload`` to ``path`` atomically (see :func:`atomic_write_text`),
+    creating the folder. The one JSON writer of the package."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json_text(payload, indent))
+    return path
+
+
+def _plain(value: Any):
+    """A value ``json`` cannot write, as one it can: NumPy scalars as numbers, the rest as text."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
 
 
 def _unique_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -107,16 +135,15 @@ class PretrainedMixin:
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``directory`` atomically."""
         directory = Path(directory)
-        config_text = json.dumps(self.config.to_dict(), indent=2, ensure_ascii=False) + "\n"
         if directory.exists():
             atomic_save_safetensors(self, directory / WEIGHTS_NAME)
-            atomic_write_text(directory / CONFIG_NAME, config_text)
+            save_json(directory / CONFIG_NAME, self.config.to_dict())
             return directory
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
         try:
             save_file(_unique_tensors(self), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
-            (tmp / CONFIG_NAME).write_text(config_text, encoding="utf-8")
+            save_json(tmp / CONFIG_NAME, self.config.to_dict())
             os.rename(tmp, directory)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

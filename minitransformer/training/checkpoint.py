@@ -33,7 +33,6 @@ file, a checkpoint of another model configuration) raises :class:`CheckpointErro
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import re
@@ -53,6 +52,7 @@ from minitransformer.nn.io import (
     atomic_save_safetensors,
     atomic_write_text,
     load_weights,
+    save_json,
 )
 
 __all__ = ["save_checkpoint", "load_checkpoint", "find_checkpoint",
@@ -135,7 +135,7 @@ def save_checkpoint(run_dir: str | Path, model: nn.Module, state: dict[str, Any]
         atomic_save_safetensors(model, tmp / WEIGHTS_NAME)
         config = model_config_dict(model)
         if config is not None:
-            atomic_write_text(tmp / CONFIG_NAME, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+            save_json(tmp / CONFIG_NAME, config)
         with open(tmp / TRAIN_STATE_NAME, "wb") as handle:
             torch.save(state, handle)
             handle.flush()

@@ -26,7 +26,6 @@ best weights, so ``trainer.evaluate(test_data)`` reports test metrics at the bes
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -41,7 +40,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from minitransformer.errors import NonFiniteGradientError, NonFiniteLossError
-from minitransformer.nn.io import WEIGHTS_NAME, atomic_write_text
+from minitransformer.nn.io import WEIGHTS_NAME, save_json
 from minitransformer.training.checkpoint import (
     CHECKPOINTS_DIR,
     LATEST_NAME,
@@ -504,7 +503,7 @@ class Trainer:
                 "model_class": type(self.model).__name__, "model_config": model_config_dict(self.model),
                 "world_size": self.world_size, "steps_per_epoch": self.steps_per_epoch,
                 "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
-        atomic_write_text(self.out_dir / TRAIN_CONFIG_NAME, json.dumps(info, indent=2, default=str) + "\n")
+        save_json(self.out_dir / TRAIN_CONFIG_NAME, info)
         # a fresh log, or the resumed run's history (drops lines written after its checkpoint)
         MetricsLog(self.out_dir / METRICS_NAME).rewrite(self.history)
 

@@ -1,9 +1,9 @@
 """What every use case of the demo shares: the report folder, the settings, one result shape.
 
 * :class:`DemoContext` -- where things go (``data/``, ``runs/``, ``pictures/``, ``logs/`` under
-  the report folder), the seed, the device, quick or full, and :meth:`DemoContext.cli`, which runs
-  a ``minitransformer`` command in this process with its printout sent to the use case's log,
-  and :meth:`DemoContext.logged`, which does the same for calls of a head's Python verbs.
+  the report folder), the seed, the device, quick or full, :meth:`DemoContext.logged`, which
+  sends what a head's Python verbs print to the use case's log, and
+  :meth:`DemoContext.run_command`, which checks a command to try next in its own process.
 * :class:`Score` -- one row of the results table: a metric, the model's value and the best
   baseline's.
 * :class:`UseCaseResult` -- what a use case hands back: its scores, time, run directory,
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import shlex
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,15 +108,10 @@ class DemoContext:
         """One use case's training budget in minutes (a quarter of the demo's), or ``None``."""
         return None if self.max_minutes is None else self.max_minutes / 4
 
-    def budget(self) -> list[str]:
-        """``--max-minutes`` for one use case's training (a quarter of the demo's budget), or none."""
-        minutes = self.budget_minutes()
-        return [] if minutes is None else ["--max-minutes", f"{minutes:g}"]
-
     @contextlib.contextmanager
     def logged(self, log: str, title: str):
         """Inside the block, what a head's Python verbs print goes to ``logs/<log>.log``, after a
-        ``# title`` line (like :meth:`cli`, only stdout: progress bars stay on screen)."""
+        ``# title`` line (only stdout: progress bars stay on screen)."""
         path = self.log_path(log)
         with path.open("a", encoding="utf-8") as handle:
             handle.write(f"\n# {title}\n")
@@ -122,21 +119,17 @@ class DemoContext:
             with contextlib.redirect_stdout(handle):
                 yield
 
-    def cli(self, argv: list[str], log: str) -> float:
-        """Run ``minitransformer ARGV`` here, its printout appended to ``logs/<log>.log``;
-        returns the seconds it took. A non-zero exit status is a ``RuntimeError`` naming the log.
-
-        Only stdout goes to the log: the trainers' tqdm bars (stderr, on a terminal) stay on screen.
-        """
-        from minitransformer.cli.main import main
-
+    def run_command(self, argv: list[str], log: str) -> float:
+        """Run ``minitransformer ARGV`` in a fresh process, as a reader would paste it, its output
+        appended to ``logs/<log>.log``; returns the seconds it took. A non-zero exit status is a
+        ``RuntimeError`` naming the log."""
         path = self.log_path(log)
         start = time.monotonic()
         with path.open("a", encoding="utf-8") as handle:
             handle.write(f"\n$ minitransformer {shlex.join(argv)}\n")
             handle.flush()
-            with contextlib.redirect_stdout(handle):
-                status = main(argv)
+            status = subprocess.run([sys.executable, "-m", "minitransformer", *argv], stdout=handle,
+                                    stderr=subprocess.STDOUT, timeout=600).returncode
         if status != 0:
             raise RuntimeError(f"'minitransformer {shlex.join(argv)}' failed with status {status}; "
                                f"see {path}")

@@ -13,11 +13,11 @@ in-sample error of the naive forecast, averaged over the products.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 
 import numpy as np
 
+from minitransformer.nn.io import save_json
 from tasks.demo.context import DemoContext, Picture, Score, UseCaseResult
 from tasks.demo.pictures import curves_picture, draw
 
@@ -97,7 +97,7 @@ def _train_and_evaluate(ctx: DemoContext, setting: dict, data, test, run_dir):
                                       max_minutes=ctx.budget_minutes())
         report = tasks.forecasting.evaluate(run.model, data, test)
     path = ctx.folder("logs") / "forecast_evaluate.json"
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    save_json(path, report)
     return run, report
 
 

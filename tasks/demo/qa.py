@@ -13,9 +13,9 @@ intent centroid, nearest training question), where out-of-scope is one more inte
 
 from __future__ import annotations
 
-import json
 import time
 
+from minitransformer.nn.io import save_json
 from tasks.demo.context import DemoContext, Picture, Score, UseCaseResult
 from tasks.demo.pictures import curves_picture, draw
 
@@ -83,7 +83,7 @@ def _train_and_evaluate(ctx: DemoContext, run_dir):
         router = tasks.qa.load(run.model_dir)
         report = tasks.qa.evaluate(router, "builtin")
     path = ctx.folder("logs") / "qa_evaluate.json"
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    save_json(path, report)
     return router, report
 
 

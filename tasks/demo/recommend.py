@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-from minitransformer.cli.options import write_json
+from minitransformer.nn.io import save_json
 from tasks.demo.context import DemoContext, Picture, Score, UseCaseResult
 from tasks.demo.pictures import curves_picture, draw
 
@@ -55,7 +55,7 @@ def _train_and_evaluate(ctx: DemoContext, data, run_dir, setting: dict) -> dict:
         result = rec.train(split, run_dir, config, settings=settings, seed=ctx.seed, device=ctx.device,
                            max_minutes=max_minutes)
         test = rec.evaluate(result.model, split)
-    write_json(ctx.folder("logs") / "recommend_train.json",
+    save_json(ctx.folder("logs") / "recommend_train.json",
                {"fit": result.metrics["fit"], "final_fit": result.metrics["final_fit"], "test": test,
                 "model_dir": str(run_dir)})
     return test

@@ -12,11 +12,11 @@ and per use case its data, notes, pictures and the command to try next.
 from __future__ import annotations
 
 import html
-import json
 import re
 import shlex
 from pathlib import Path
 
+from minitransformer.nn.io import save_json
 from tasks.demo.context import UseCaseResult
 
 __all__ = ["table_rows", "markdown_table", "write_report", "HEADER"]
@@ -131,5 +131,5 @@ def write_report(root: Path, results: list[UseCaseResult], about: list[str],
                      "best_baseline": s.best[0], "model_wins": s.model_wins,
                      "higher_is_better": s.higher_is_better} for s in r.scores],
          "pictures": [_relative(p.path, root) for p in r.pictures], "notes": r.notes} for r in results]}
-    paths["json"].write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    save_json(paths["json"], payload)
     return paths

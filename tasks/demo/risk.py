@@ -13,9 +13,9 @@ fraud is rare: the prior's AUPRC is the fraud rate.
 from __future__ import annotations
 
 import csv
-import json
 import time
 
+from minitransformer.nn.io import save_json
 from tasks.demo.context import DemoContext, Picture, Score, UseCaseResult
 from tasks.demo.pictures import curves_picture, draw
 
@@ -105,7 +105,7 @@ def _train_and_evaluate(ctx: DemoContext, setting: dict, train, test, run_dir) -
                                max_minutes=ctx.budget_minutes())
         report = tasks.risk.evaluate(run.model, test)
     path = ctx.folder("logs") / "risk_evaluate.json"
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    save_json(path, report)
     return report
 
 

@@ -86,11 +86,12 @@ def _about(ctx: DemoContext, threads: str, seconds: float) -> list[str]:
 
 
 def _check_commands(ctx: DemoContext, results: list[UseCaseResult]) -> dict[str, bool]:
-    """Run every command to try next once (printout in ``logs/next.log``); ``{name: worked}``."""
+    """Run every command to try next once, in its own process as a reader would (printout in
+    ``logs/next.log``); ``{name: worked}``."""
     worked = {}
     for result in results:
         try:
-            ctx.cli(result.next_command, log="next")
+            ctx.run_command(result.next_command, log="next")
             worked[result.name] = True
         except Exception as err:  # reported, not fatal: the trained models are there
             print(f"warning: {command_line(result.next_command)} failed: {err}", file=sys.stderr)

@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from minitransformer.nn.io import atomic_write_text
+from minitransformer.nn.io import save_json
 
 from .config import TASKS
 
@@ -38,7 +38,7 @@ def write_info(directory: str | Path, info: dict[str, Any]) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / QA_FILE
-    atomic_write_text(path, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    save_json(path, info)
     return path
 
 

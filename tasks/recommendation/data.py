@@ -36,6 +36,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minitransformer.nn.io import save_json
+
 __all__ = ["ItemMap", "EvalSet", "Split", "FORMATS", "ITEM_MAP_NAME", "detect_format", "load_sequences",
            "leave_one_out", "load_split"]
 
@@ -69,7 +71,7 @@ class ItemMap:
         return ids, [t for t in tokens if t not in self.index]
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps({"items": self.tokens}) + "\n", encoding="utf-8")
+        save_json(path, {"items": self.tokens}, indent=None)
 
     @classmethod
     def load(cls, path: str | Path) -> ItemMap:

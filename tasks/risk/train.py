@@ -30,7 +30,6 @@ Stages 3 and 4 are :class:`tasks.risk.finetune.FineTuning`; the pretraining obje
 from __future__ import annotations
 
 import copy
-import json
 import time
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from minitransformer.metrics.classification import average_precision, choose_threshold, roc_auc
+from minitransformer.nn.io import save_json
 from minitransformer.training import Run, Trainer, seed_everything
 from minitransformer.training.semi_supervised import distill, select_top_fraction, self_train
 from tasks.risk.baselines import LogisticRegression
@@ -214,7 +214,7 @@ def _decide_and_record(session: Session, model: TabularTransformer, chosen: str,
             "valid": valid_metrics(model, valid), "baselines_valid": baselines, "stages": stages,
             "imputed": session.data.imputed, "train_seconds": time.monotonic() - session.started,
             "settings": session.settings}
-    (session.out / RISK_INFO).write_text(json.dumps(info, indent=2) + "\n")
+    save_json(session.out / RISK_INFO, info)
     monitor, _ = monitor_for(truth)
     session.say(f"chose {chosen} (best validation {monitor}: {info['valid'][monitor]:.4f}); "
                 f"threshold {threshold:.4f} ({config.threshold_rule})")

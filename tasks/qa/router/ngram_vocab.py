@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from minitransformer.nn.io import atomic_write_text
+from minitransformer.nn.io import save_json
 
 from ..encoding import iter_ngrams, pad_ids
 
@@ -75,7 +75,7 @@ class NgramVocabulary:
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / NGRAMS_FILE
-        atomic_write_text(path, json.dumps({"format": _FORMAT, "grams": self.grams}, ensure_ascii=False))
+        save_json(path, {"format": _FORMAT, "grams": self.grams}, indent=None)
         return path
 
     @classmethod
