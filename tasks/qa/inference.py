@@ -26,6 +26,14 @@ def load(model_dir: str | Path, device: str = "cpu"):
     """The model in ``model_dir``, ready to answer (in eval mode, on ``device``).
 
     A folder without ``qa.json`` (another head's, or none) is refused with a message that says so.
+
+    >>> import tempfile
+    >>> from tasks.qa import load, train
+    >>> from tasks.qa.config import tiny_settings
+    >>> run = train("builtin", tempfile.mkdtemp(), tiny_settings(), device="cpu", verbose=False)
+    >>> router = load(run.model_dir)
+    >>> router.task, sorted(router.answers) == sorted(run.model.answers)
+    ('intent', True)
     """
     task = read_info(model_dir)["task"]
     if task == "intent":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import importlib
 
 import numpy as np
@@ -25,16 +24,6 @@ def test_a_verb_keeps_its_name_when_its_module_is_imported():
         assert callable(verb) and getattr(module, name) is verb
     with pytest.raises(AttributeError, match="no attribute 'fit'"):
         tasks.forecasting.fit  # noqa: B018
-
-
-@pytest.mark.parametrize("name", VERBS)
-def test_each_verb_has_an_example_and_it_runs(name, capsys):
-    verb = getattr(tasks.forecasting, name)
-    examples = doctest.DocTestFinder().find(verb, name, globs={})
-    assert examples and examples[0].examples, f"{name}: no >>> example in its docstring"
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    runner.run(examples[0])
-    assert runner.failures == 0, capsys.readouterr().out
 
 
 def test_save_and_load_give_the_same_forecasts(tmp_path):
