@@ -657,10 +657,10 @@ def trained_risk_model():
     if "risk" not in _TRAINED:
         import tempfile
 
+        import tasks.risk
+        from tasks.risk.config import RiskTrainConfig, risk_encoder
         from tasks.risk.data import Table, read_table
-        from tasks.risk.evaluate import load_run
-        from tasks.risk.simulate import SimulatorConfig, write_transactions
-        from tasks.risk.train import RiskSettings, train_risk_model
+        from tasks.risk.synthetic import SimulatorConfig, write_transactions
 
         with tempfile.TemporaryDirectory() as tmp:
             write_transactions(Path(tmp) / "tx.csv", SimulatorConfig(customers=200, days=40, seed=0))
@@ -669,12 +669,12 @@ def trained_risk_model():
             train = Table(table.columns, [row for row in table.rows if int(row[day]) < 30])
             test = Table(table.columns, [row for row in table.rows if int(row[day]) >= 30])
             drop = ["transaction_id", "fraud_scenario", "customer_id", "terminal_id", "day"]
-            settings = RiskSettings(target="is_fraud", drop=drop, d_model=32, nhead=4, num_layers=1, epochs=6,
-                                    batch_size=128, lr=3e-3, device="cpu", verbose=False)
-            train_risk_model(train, settings, Path(tmp) / "run")
-            run = load_run(Path(tmp) / "run")
-            data = run.encode(test, require_target=True)
-            _TRAINED["risk"] = (data.labels, run.score(data), run.threshold)
+            config = RiskTrainConfig(encoder=risk_encoder(d_model=32, nhead=4, num_layers=1), epochs=6,
+                                     batch_size=128, lr=3e-3)
+            model = tasks.risk.train(train, Path(tmp) / "run", config, target="is_fraud", drop=drop,
+                                     device="cpu", verbose=False).model
+            data = model.encode(test, require_target=True)
+            _TRAINED["risk"] = (data.labels, model.score(data), model.threshold)
     return _TRAINED["risk"]
 
 
