@@ -18,8 +18,7 @@ last month); see :func:`tasks.risk.data.resolve_target`. An ``ID``-like column s
 dropped with ``--drop ID``.
 
 This module only turns options into :class:`~tasks.risk.config.RiskTrainConfig` and keyword
-arguments, calls the verbs of :mod:`tasks.risk` and prints; it imports torch only inside
-:func:`run`.
+arguments, calls the verbs of :mod:`tasks.risk` and prints.
 """
 
 from __future__ import annotations
