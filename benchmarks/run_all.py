@@ -33,6 +33,7 @@ BENCHMARKS = {
     "qa": ("qa", ["--quick"]),
     "forecasting": ("forecasting", ["--quick"]),
     "risk": ("risk", ["--quick"]),
+    "pretrained": ("pretrained", ["--quick"]),
 }
 HEADER = """# Benchmark results
 
