@@ -131,10 +131,11 @@ def add_task_actions(parser: argparse.ArgumentParser,
 def require(args: argparse.Namespace, *names: str) -> None:
     """Refuse the command unless every option in ``names`` was given (checked before any work).
 
-    >>> require(argparse.Namespace(command="risk", action="train", data=None), "data")
-    Traceback (most recent call last):
-    ...
-    minitransformer.errors.UsageError: risk train: --data is required
+    Examples:
+        >>> require(argparse.Namespace(command="risk", action="train", data=None), "data")
+        Traceback (most recent call last):
+        ...
+        minitransformer.errors.UsageError: risk train: --data is required
     """
     for name in names:
         if getattr(args, name, None) is None:

@@ -49,10 +49,11 @@ def json_text(payload: Any, indent: int | None = 2) -> str:
     """``payload`` as JSON text ending in a newline: non-ASCII text stays readable (no ``\\u``
     escapes); values JSON does not know are written as numbers (NumPy scalars) or text (a Path).
 
-    >>> print(json_text({"问题": 1.5}), end="")
-    {
-      "问题": 1.5
-    }
+    Examples:
+        >>> print(json_text({"问题": 1.5}), end="")
+        {
+          "问题": 1.5
+        }
     """
     return json.dumps(payload, indent=indent, ensure_ascii=False, default=_plain) + "\n"
 

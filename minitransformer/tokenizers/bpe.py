@@ -238,9 +238,10 @@ def learn_merges(chunk_counts: dict[str, int], num_merges: int, min_count: int =
 class BPETokenizer(Tokenizer):
     """Byte-level BPE: no unknown token, ``decode(encode(s)) == s`` for every string.
 
-    >>> tok = BPETokenizer().train(["low lower lowest 你好你好"] * 10, vocab_size=270)
-    >>> tok.decode(tok.encode("lowest 你好 😀"))
-    'lowest 你好 😀'
+    Examples:
+        >>> tok = BPETokenizer().train(["low lower lowest 你好你好"] * 10, vocab_size=270)
+        >>> tok.decode(tok.encode("lowest 你好 😀"))
+        'lowest 你好 😀'
     """
 
     type_name = "bpe"

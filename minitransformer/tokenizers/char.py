@@ -34,9 +34,10 @@ from .special import NUM_SPECIAL, SPECIAL_TOKENS, Tokenizer, iter_texts
 class CharTokenizer(Tokenizer):
     """One id per character; unknown characters map to ``unk_id``.
 
-    >>> tok = CharTokenizer().fit(["你好, hello"])
-    >>> tok.decode(tok.encode("hello 你好"))
-    'hello 你好'
+    Examples:
+        >>> tok = CharTokenizer().fit(["你好, hello"])
+        >>> tok.decode(tok.encode("hello 你好"))
+        'hello 你好'
     """
 
     type_name = "char"

@@ -109,8 +109,9 @@ def _word_end(text: str, i: int) -> int:
 def gpt2_words(text: str) -> list[str]:
     """Split ``text`` into GPT-2's words; ``"".join(gpt2_words(text)) == text``.
 
-    >>> gpt2_words("Hello  world, it's 2024!")
-    ['Hello', ' ', ' world', ',', ' it', "'s", ' 2024', '!']
+    Examples:
+        >>> gpt2_words("Hello  world, it's 2024!")
+        ['Hello', ' ', ' world', ',', ' it', "'s", ' 2024', '!']
     """
     words, i = [], 0
     while i < len(text):
@@ -132,14 +133,15 @@ class GPT2Tokenizer:
         eos_token: the end-of-text token; ``eos_id`` (and ``bos_id``, ``pad_id``, as GPT-2 has no
             others) is its id.
 
-    >>> vocab = {byte_to_char()[b]: b for b in range(256)}     # byte b has id b
-    >>> vocab.update({"Ġt": 256, "Ġth": 257, "Ġthe": 258, "<|endoftext|>": 259})
-    >>> tok = GPT2Tokenizer(vocab, [("Ġ", "t"), ("Ġt", "h"), ("Ġth", "e")],
-    ...                     [AddedToken("<|endoftext|>", 259)])
-    >>> tok.encode("in the end<|endoftext|>")       # "in", " the", " end", <|endoftext|>
-    [105, 110, 258, 32, 101, 110, 100, 259]
-    >>> tok.decode(tok.encode("in the end<|endoftext|>"))
-    'in the end'
+    Examples:
+        >>> vocab = {byte_to_char()[b]: b for b in range(256)}     # byte b has id b
+        >>> vocab.update({"Ġt": 256, "Ġth": 257, "Ġthe": 258, "<|endoftext|>": 259})
+        >>> tok = GPT2Tokenizer(vocab, [("Ġ", "t"), ("Ġt", "h"), ("Ġth", "e")],
+        ...                     [AddedToken("<|endoftext|>", 259)])
+        >>> tok.encode("in the end<|endoftext|>")       # "in", " the", " end", <|endoftext|>
+        [105, 110, 258, 32, 101, 110, 100, 259]
+        >>> tok.decode(tok.encode("in the end<|endoftext|>"))
+        'in the end'
     """
 
     def __init__(self, vocab: dict[str, int], merges: Sequence[tuple[str, str]],

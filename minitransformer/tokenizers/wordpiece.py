@@ -110,12 +110,13 @@ class WordPieceTokenizer:
         added_tokens: strings cut out first (default: the five special tokens found in ``vocab``).
         unk_token, cls_token, sep_token, pad_token, mask_token: the special tokens' strings.
 
-    >>> tok = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff",
-    ...                           "##able", "!", "你", "好"])
-    >>> tok.tokenize("Unaffable! 你好")
-    ['un', '##aff', '##able', '!', '你', '好']
-    >>> tok.encode("Unaffable! 你好")
-    [2, 5, 6, 7, 8, 9, 10, 3]
+    Examples:
+        >>> tok = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff",
+        ...                           "##able", "!", "你", "好"])
+        >>> tok.tokenize("Unaffable! 你好")
+        ['un', '##aff', '##able', '!', '你', '好']
+        >>> tok.encode("Unaffable! 你好")
+        [2, 5, 6, 7, 8, 9, 10, 3]
     """
 
     def __init__(self, vocab: Sequence[str] | dict[str, int], lowercase: bool = True,

@@ -34,9 +34,10 @@ def forecast_encoder(d_model: int = 64, num_layers: int = 2, dropout: float = 0.
     """The encoder of a forecaster: pre-norm, GELU, ``dim_feedforward = 2 * d_model``, 4 heads
     (1 head when ``d_model`` is not a multiple of 4).
 
-    >>> enc = forecast_encoder(d_model=16, num_layers=1)
-    >>> enc.nhead, enc.dim_feedforward, enc.norm_first
-    (4, 32, True)
+    Examples:
+        >>> enc = forecast_encoder(d_model=16, num_layers=1)
+        >>> enc.nhead, enc.dim_feedforward, enc.norm_first
+        (4, 32, True)
     """
     return EncoderConfig(d_model=d_model, nhead=4 if d_model % 4 == 0 else 1, num_layers=num_layers,
                          dim_feedforward=2 * d_model, dropout=dropout, activation="gelu", norm_first=True,
@@ -64,9 +65,10 @@ class ForecastConfig(ConfigBase):
     ``n_covariates`` = ``K`` per-step covariates; ``min_scale`` the floor of the RevIN scale,
     in the data's units.
 
-    >>> config = ForecastConfig(context=16, horizon=4, patch_len=4, encoder=forecast_encoder(d_model=16))
-    >>> config.num_patches, config.encoder.d_model
-    (4, 16)
+    Examples:
+        >>> config = ForecastConfig(context=16, horizon=4, patch_len=4, encoder=forecast_encoder(d_model=16))
+        >>> config.num_patches, config.encoder.d_model
+        (4, 16)
     """
 
     model_type: ClassVar[str] = "patch_forecaster"
@@ -158,8 +160,9 @@ class ForecastSettings(ConfigBase):
         amount of padding then tells the model *where in the calendar* a window ends (all
         series start on the same week), a shortcut that does not carry over to the future.
 
-        >>> [ForecastSettings(horizon=8).resolved_context(k) for k in range(3)]
-        [64, 48, 80]
+        Examples:
+            >>> [ForecastSettings(horizon=8).resolved_context(k) for k in range(3)]
+            [64, 48, 80]
         """
         factors = (8, 6, 10, 4, 12)
         base = self.context if self.context is not None else 8 * self.horizon

@@ -238,10 +238,11 @@ def split_last(data: SeriesSet, h: int) -> tuple[SeriesSet, list[np.ndarray], li
 
     Raises ``ValueError`` if no series is long enough (a horizon longer than every series).
 
-    >>> data = SeriesSet(ids=["a", "b"], values=[np.arange(5.0), np.arange(2.0)], format="m4")
-    >>> histories, actuals, kept = split_last(data, 2)
-    >>> histories.ids, histories.values[0].tolist(), actuals[0].tolist(), kept
-    (['a'], [0.0, 1.0, 2.0], [3.0, 4.0], [0])
+    Examples:
+        >>> data = SeriesSet(ids=["a", "b"], values=[np.arange(5.0), np.arange(2.0)], format="m4")
+        >>> histories, actuals, kept = split_last(data, 2)
+        >>> histories.ids, histories.values[0].tolist(), actuals[0].tolist(), kept
+        (['a'], [0.0, 1.0, 2.0], [3.0, 4.0], [0])
     """
     kept = [i for i, x in enumerate(data.values) if x.size > h]
     if not kept:

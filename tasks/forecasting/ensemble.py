@@ -79,17 +79,18 @@ class ForecastEnsemble:
 def load(model_dir: str | Path, device: str = "cpu") -> ForecastEnsemble:
     """Read ``forecast.json`` and every member's weights from a trained model folder.
 
-    >>> import tempfile
-    >>> from tasks.forecasting import ForecastSettings, forecast_encoder, load, train
-    >>> from tasks.forecasting.synthetic import SalesConfig, write_sales
-    >>> folder = tempfile.mkdtemp()
-    >>> _ = write_sales(f"{folder}/sales.csv", SalesConfig(products=8, weeks=60))
-    >>> tiny = ForecastSettings(horizon=4, context=16, patch_len=4, members=2, epochs=1, refit=False,
-    ...                         encoder=forecast_encoder(d_model=16, num_layers=1))
-    >>> _ = train(f"{folder}/sales.csv", f"{folder}/model", tiny, verbose=False)
-    >>> model = load(f"{folder}/model")
-    >>> model.settings.member_dirs, [m.config.context for m in model.members]
-    (['member_0', 'member_1'], [16, 12])
+    Examples:
+        >>> import tempfile
+        >>> from tasks.forecasting import ForecastSettings, forecast_encoder, load, train
+        >>> from tasks.forecasting.synthetic import SalesConfig, write_sales
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = write_sales(f"{folder}/sales.csv", SalesConfig(products=8, weeks=60))
+        >>> tiny = ForecastSettings(horizon=4, context=16, patch_len=4, members=2, epochs=1, refit=False,
+        ...                         encoder=forecast_encoder(d_model=16, num_layers=1))
+        >>> _ = train(f"{folder}/sales.csv", f"{folder}/model", tiny, verbose=False)
+        >>> model = load(f"{folder}/model")
+        >>> model.settings.member_dirs, [m.config.context for m in model.members]
+        (['member_0', 'member_1'], [16, 12])
     """
     model_dir = Path(model_dir)
     path = model_dir / SETTINGS_NAME
@@ -147,17 +148,19 @@ def predict(model: ForecastEnsemble, data: SeriesSet | str | Path, series: str |
     ``holdout=True`` forecasts each series' last ``H`` values from the rest instead, and keeps
     them as ``actuals`` (to compare, or to draw).
 
-    >>> import tempfile
-    >>> from tasks.forecasting import ForecastSettings, forecast_encoder, predict, train
-    >>> from tasks.forecasting.synthetic import SalesConfig, write_sales
-    >>> folder = tempfile.mkdtemp()
-    >>> _ = write_sales(f"{folder}/sales.csv", SalesConfig(products=8, weeks=60))
-    >>> tiny = ForecastSettings(horizon=4, context=16, patch_len=4, members=1, epochs=1, refit=False,
-    ...                         quantiles=[0.1, 0.5, 0.9], encoder=forecast_encoder(d_model=16, num_layers=1))
-    >>> run = train(f"{folder}/sales.csv", f"{folder}/model", tiny, verbose=False)
-    >>> forecasts = predict(run.model, f"{folder}/sales.csv", series="P0003")
-    >>> forecasts.ids, forecasts.values.shape, forecasts.point.shape   # (S, H, Q), (S, H)
-    (['P0003'], (1, 4, 3), (1, 4))
+    Examples:
+        >>> import tempfile
+        >>> from tasks.forecasting import ForecastSettings, forecast_encoder, predict, train
+        >>> from tasks.forecasting.synthetic import SalesConfig, write_sales
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = write_sales(f"{folder}/sales.csv", SalesConfig(products=8, weeks=60))
+        >>> tiny = ForecastSettings(horizon=4, context=16, patch_len=4, members=1, epochs=1, refit=False,
+        ...                         quantiles=[0.1, 0.5, 0.9],
+        ...                         encoder=forecast_encoder(d_model=16, num_layers=1))
+        >>> run = train(f"{folder}/sales.csv", f"{folder}/model", tiny, verbose=False)
+        >>> forecasts = predict(run.model, f"{folder}/sales.csv", series="P0003")
+        >>> forecasts.ids, forecasts.values.shape, forecasts.point.shape   # (S, H, Q), (S, H)
+        (['P0003'], (1, 4, 3), (1, 4))
     """
     source = data
     data = to_series_set(data, format)

@@ -97,17 +97,18 @@ def evaluate(model: ForecastEnsemble, data: SeriesSet | str | Path,
     model's ``MAE, RMSE, MASE, sMAPE, OWA`` (and ``series``, ``mase_skipped``), the same for each
     baseline under ``"baselines"``, and ``horizon``, ``mode``, ``series_skipped_too_short``.
 
-    >>> import tempfile
-    >>> from tasks.forecasting import ForecastSettings, evaluate, forecast_encoder, train
-    >>> from tasks.forecasting.synthetic import SalesConfig, write_sales
-    >>> folder = tempfile.mkdtemp()
-    >>> _ = write_sales(f"{folder}/sales.csv", SalesConfig(products=8, weeks=60), holdout=4)
-    >>> tiny = ForecastSettings(horizon=4, context=16, patch_len=4, members=1, epochs=1, refit=False,
-    ...                         encoder=forecast_encoder(d_model=16, num_layers=1))
-    >>> run = train(f"{folder}/sales.csv", f"{folder}/model", tiny, verbose=False)
-    >>> scores = evaluate(run.model, f"{folder}/sales.csv", test=f"{folder}/sales_test.csv")
-    >>> {"MASE", "sMAPE", "OWA"} <= set(scores), list(scores["baselines"])[:3], scores["series"]
-    (True, ['Naive2', 'Naive', 'SeasonalNaive'], 8)
+    Examples:
+        >>> import tempfile
+        >>> from tasks.forecasting import ForecastSettings, evaluate, forecast_encoder, train
+        >>> from tasks.forecasting.synthetic import SalesConfig, write_sales
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = write_sales(f"{folder}/sales.csv", SalesConfig(products=8, weeks=60), holdout=4)
+        >>> tiny = ForecastSettings(horizon=4, context=16, patch_len=4, members=1, epochs=1, refit=False,
+        ...                         encoder=forecast_encoder(d_model=16, num_layers=1))
+        >>> run = train(f"{folder}/sales.csv", f"{folder}/model", tiny, verbose=False)
+        >>> scores = evaluate(run.model, f"{folder}/sales.csv", test=f"{folder}/sales_test.csv")
+        >>> {"MASE", "sMAPE", "OWA"} <= set(scores), list(scores["baselines"])[:3], scores["series"]
+        (True, ['Naive2', 'Naive', 'SeasonalNaive'], 8)
     """
     kept = model.settings
     settings = replace(kept, frequency=kept.frequency if frequency is None else frequency,

@@ -163,18 +163,19 @@ def train(data: SeriesSet | str | Path, out_dir: str | Path, config: ForecastSet
     what :func:`~tasks.forecasting.load` reads back, ``metrics`` holds one summary per member
     (context, best epoch, validation score, stop reason, windows) and ``validation_naive2``.
 
-    >>> import tempfile
-    >>> from tasks.forecasting import ForecastSettings, forecast_encoder, train
-    >>> from tasks.forecasting.synthetic import SalesConfig, write_sales
-    >>> folder = tempfile.mkdtemp()
-    >>> _ = write_sales(f"{folder}/sales.csv", SalesConfig(products=8, weeks=60))
-    >>> tiny = ForecastSettings(context=16, patch_len=4, members=1, epochs=2,
-    ...                         encoder=forecast_encoder(d_model=16, num_layers=1))
-    >>> run = train(f"{folder}/sales.csv", f"{folder}/model", tiny, horizon=4, verbose=False)
-    >>> run.model.horizon, [m["context"] for m in run.metrics["members"]]
-    (4, [16])
-    >>> sorted(p.name for p in run.model_dir.iterdir())    # the settings, one folder per member
-    ['forecast.json', 'member_0']
+    Examples:
+        >>> import tempfile
+        >>> from tasks.forecasting import ForecastSettings, forecast_encoder, train
+        >>> from tasks.forecasting.synthetic import SalesConfig, write_sales
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = write_sales(f"{folder}/sales.csv", SalesConfig(products=8, weeks=60))
+        >>> tiny = ForecastSettings(context=16, patch_len=4, members=1, epochs=2,
+        ...                         encoder=forecast_encoder(d_model=16, num_layers=1))
+        >>> run = train(f"{folder}/sales.csv", f"{folder}/model", tiny, horizon=4, verbose=False)
+        >>> run.model.horizon, [m["context"] for m in run.metrics["members"]]
+        (4, [16])
+        >>> sorted(p.name for p in run.model_dir.iterdir())    # the settings, one folder per member
+        ['forecast.json', 'member_0']
     """
     settings = config if config is not None else ForecastSettings()
     if horizon is not None:

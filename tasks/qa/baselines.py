@@ -95,10 +95,11 @@ def intent_baselines(train_texts: Sequence[str], train_labels: Sequence[str], te
     """``{name: {"accuracy": ...}}`` of the nearest-centroid and nearest-neighbour baselines,
     fitted on the training questions and scored on ``texts``.
 
-    >>> train = (["where is my order", "track my parcel", "refund please", "money back"],
-    ...          ["track", "track", "refund", "refund"])
-    >>> intent_baselines(*train, ["where is my parcel", "I want my money back"], ["track", "refund"])
-    {'TF-IDF nearest centroid': {'accuracy': 1.0}, 'TF-IDF nearest neighbour': {'accuracy': 1.0}}
+    Examples:
+        >>> train = (["where is my order", "track my parcel", "refund please", "money back"],
+        ...          ["track", "track", "refund", "refund"])
+        >>> intent_baselines(*train, ["where is my parcel", "I want my money back"], ["track", "refund"])
+        {'TF-IDF nearest centroid': {'accuracy': 1.0}, 'TF-IDF nearest neighbour': {'accuracy': 1.0}}
     """
     scores = {}
     for kind in ("centroid", "neighbour"):

@@ -44,8 +44,9 @@ def qa_encoder(d_model: int = 128, nhead: int = 4, num_layers: int = 2, dim_feed
     which train stably from scratch on a few thousand questions; the defaults are the router's
     and the matcher's size.
 
-    >>> qa_encoder(num_layers=1).num_layers, qa_encoder().activation, qa_encoder().norm_first
-    (1, 'gelu', True)
+    Examples:
+        >>> qa_encoder(num_layers=1).num_layers, qa_encoder().activation, qa_encoder().norm_first
+        (1, 'gelu', True)
     """
     return EncoderConfig(d_model=d_model, nhead=nhead, num_layers=num_layers,
                          dim_feedforward=dim_feedforward, dropout=dropout, activation="gelu",
@@ -221,8 +222,9 @@ def default_settings(task: str = "intent", *, builtin: bool = False,
     FAQ, :class:`RouterSettings` for other intent data, :class:`MatchSettings` (a BPE tokenizer
     for an FAQ table, ``fmt="faq"``, characters for question pairs) and :class:`ReplySettings`.
 
-    >>> default_settings("intent", builtin=True).ensemble, default_settings("match", fmt="faq").tokenizer
-    (1, 'bpe')
+    Examples:
+        >>> default_settings("intent", builtin=True).ensemble, default_settings("match", fmt="faq").tokenizer
+        (1, 'bpe')
     """
     if task == "intent":
         return faq_settings() if builtin else RouterSettings()

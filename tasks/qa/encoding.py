@@ -61,10 +61,11 @@ def iter_ngrams(text: str) -> Iterator[str]:
     "word" and its character n-grams do the work. A generator: a very long text is read only as
     far as the caller needs.
 
-    >>> list(iter_ngrams("Top up"))[:3]
-    ['w top', 'w up', 'b top up']
-    >>> list(iter_ngrams("up"))
-    ['w up', 'u', 'p', ' u', 'up', 'p ', ' up', 'up ', ' up ']
+    Examples:
+        >>> list(iter_ngrams("Top up"))[:3]
+        ['w top', 'w up', 'b top up']
+        >>> list(iter_ngrams("up"))
+        ['w up', 'u', 'p', ' u', 'up', 'p ', ' up', 'up ', ' up ']
     """
     words = _WORD.findall(text.lower())
     yield from (f"w {w}" for w in words)

@@ -31,15 +31,16 @@ def evaluate(model, data, *, fmt: str | None = None, text_col: str = "text", lab
     ``data`` as for :func:`tasks.qa.train`; ``"builtin"`` means the built-in FAQ's held-out
     questions. ``fmt`` is the layout of question pairs (``atec`` by default) for a matcher.
 
-    >>> import tempfile
-    >>> from tasks.qa import evaluate, train
-    >>> from tasks.qa.config import tiny_settings
-    >>> router = train("builtin", tempfile.mkdtemp(), tiny_settings(), device="cpu", verbose=False).model
-    >>> scores = evaluate(router, "builtin")
-    >>> sorted(scores)
-    ['accuracy', 'baselines', 'handoff_rate', 'in_scope_accuracy', 'macro_f1', 'oos_recall']
-    >>> sorted(scores["baselines"])
-    ['TF-IDF nearest centroid', 'TF-IDF nearest neighbour']
+    Examples:
+        >>> import tempfile
+        >>> from tasks.qa import evaluate, train
+        >>> from tasks.qa.config import tiny_settings
+        >>> router = train("builtin", tempfile.mkdtemp(), tiny_settings(), device="cpu", verbose=False).model
+        >>> scores = evaluate(router, "builtin")
+        >>> sorted(scores)
+        ['accuracy', 'baselines', 'handoff_rate', 'in_scope_accuracy', 'macro_f1', 'oos_recall']
+        >>> sorted(scores["baselines"])
+        ['TF-IDF nearest centroid', 'TF-IDF nearest neighbour']
     """
     if isinstance(model, (str, Path)):
         from .inference import load

@@ -27,13 +27,14 @@ def load(model_dir: str | Path, device: str = "cpu"):
 
     A folder without ``qa.json`` (another head's, or none) is refused with a message that says so.
 
-    >>> import tempfile
-    >>> from tasks.qa import load, train
-    >>> from tasks.qa.config import tiny_settings
-    >>> run = train("builtin", tempfile.mkdtemp(), tiny_settings(), device="cpu", verbose=False)
-    >>> router = load(run.model_dir)
-    >>> router.task, sorted(router.answers) == sorted(run.model.answers)
-    ('intent', True)
+    Examples:
+        >>> import tempfile
+        >>> from tasks.qa import load, train
+        >>> from tasks.qa.config import tiny_settings
+        >>> run = train("builtin", tempfile.mkdtemp(), tiny_settings(), device="cpu", verbose=False)
+        >>> router = load(run.model_dir)
+        >>> router.task, sorted(router.answers) == sorted(run.model.answers)
+        ('intent', True)
     """
     task = read_info(model_dir)["task"]
     if task == "intent":
@@ -59,16 +60,18 @@ def predict(model, questions: str | Sequence[str], *, lang: str | None = None) -
     to choose), or the hand-off sentence when the model hands the question over. Empty questions
     are refused.
 
-    >>> import tempfile
-    >>> from tasks.qa import load, predict, train
-    >>> from tasks.qa.config import tiny_settings
-    >>> folder = train("builtin", tempfile.mkdtemp(), tiny_settings(), device="cpu", verbose=False).model_dir
-    >>> router = load(folder)
-    >>> reply = predict(router, "where is my order?")[0]
-    >>> sorted(reply), type(reply["confidence"]).__name__
-    (['answer', 'confidence', 'handoff', 'intent', 'top_intent'], 'float')
-    >>> reply["answer"] == (HANDOFF["en"] if reply["handoff"] else router.answers[reply["intent"]]["en"])
-    True
+    Examples:
+        >>> import tempfile
+        >>> from tasks.qa import load, predict, train
+        >>> from tasks.qa.config import tiny_settings
+        >>> run = train("builtin", tempfile.mkdtemp(), tiny_settings(), device="cpu", verbose=False)
+        >>> folder = run.model_dir
+        >>> router = load(folder)
+        >>> reply = predict(router, "where is my order?")[0]
+        >>> sorted(reply), type(reply["confidence"]).__name__
+        (['answer', 'confidence', 'handoff', 'intent', 'top_intent'], 'float')
+        >>> reply["answer"] == (HANDOFF["en"] if reply["handoff"] else router.answers[reply["intent"]]["en"])
+        True
     """
     questions = [questions] if isinstance(questions, str) else list(questions)
     if model.task == "intent":

@@ -18,9 +18,10 @@ Used by ``make demo``, the tutorial, the tests and ``benchmarks/qa.py``; the ver
     train, test = faq_split()            # [(question, intent)], intents + "oos"
     answer = ANSWERS["track_order"]["zh"]
 
->>> train, test = faq_split()
->>> len(INTENTS), len(train), len(test), test[0][1]
-(32, 798, 222, 'cancel_order')
+Examples:
+    >>> train, test = faq_split()
+    >>> len(INTENTS), len(train), len(test), test[0][1]
+    (32, 798, 222, 'cancel_order')
 """
 
 from __future__ import annotations

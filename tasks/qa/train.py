@@ -56,12 +56,13 @@ def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed:
         a :class:`~minitransformer.training.Run`: ``model_dir``, ``model`` (as :func:`tasks.qa.load`
         returns it), ``metrics`` (validation scores of the kept model) and ``seconds``.
 
-    >>> import tempfile
-    >>> from tasks.qa import train
-    >>> from tasks.qa.config import tiny_settings
-    >>> run = train("builtin", tempfile.mkdtemp(), tiny_settings(), device="cpu", verbose=False)
-    >>> len(run.model.labels), sorted(run.metrics), (run.model_dir / "qa.json").is_file()
-    (33, ['best_epoch', 'threshold', 'transformer_valid_accuracy', 'valid_accuracy'], True)
+    Examples:
+        >>> import tempfile
+        >>> from tasks.qa import train
+        >>> from tasks.qa.config import tiny_settings
+        >>> run = train("builtin", tempfile.mkdtemp(), tiny_settings(), device="cpu", verbose=False)
+        >>> len(run.model.labels), sorted(run.metrics), (run.model_dir / "qa.json").is_file()
+        (33, ['best_epoch', 'threshold', 'transformer_valid_accuracy', 'valid_accuracy'], True)
     """
     if task not in TASKS:
         raise ValueError(f"task: expected one of {list(TASKS)}, got {task!r}")

@@ -62,8 +62,9 @@ def encoder_config(d_model: int = 64, nhead: int = 1, num_layers: int = 2,
 
     ``dim_feedforward`` defaults to ``4 * d_model``.
 
-    >>> encoder_config(d_model=32).dim_feedforward
-    128
+    Examples:
+        >>> encoder_config(d_model=32).dim_feedforward
+        128
     """
     return EncoderConfig(d_model=d_model, nhead=nhead, num_layers=num_layers,
                          dim_feedforward=4 * d_model if dim_feedforward is None else dim_feedforward,
@@ -147,8 +148,9 @@ def training_defaults(fmt: str, model: str) -> dict[str, float]:
     """``max_len``, ``epochs``, ``patience``, ``final_epochs`` and ``dropout`` for data in format
     ``fmt`` and the model kind ``model`` (what the command line uses when they are not set).
 
-    >>> training_defaults("ml1m", "sasrec")["max_len"]
-    200
+    Examples:
+        >>> training_defaults("ml1m", "sasrec")["max_len"]
+        200
     """
     defaults = {"max_len": 50, "epochs": DEFAULT_EPOCHS[model],
                 "patience": DEFAULT_PATIENCE[model], "final_epochs": 5,

@@ -155,20 +155,21 @@ def evaluate(model, data, *, protocol: str = "full", split: str = "test", negati
     and ``"item-to-item"`` (without ``baselines``: the model only); a report holds
     ``"protocol"``, ``"users"``, ``HR@K`` and ``NDCG@K`` (K = 5, 10, 20) and ``"MRR"``.
 
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import tasks.recommendation as rec
-    >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
-    >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
-    >>> settings = rec.TrainSettings(epochs=1, eval_users=50, final_epochs=0)
-    >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
-    >>> results = rec.evaluate(run.model, folder / "shop.csv")
-    >>> list(results), results["sasrec"]["protocol"], results["sasrec"]["users"]
-    (['sasrec', 'most-popular', 'item-to-item'], 'full', 150)
-    >>> 0.0 <= results["sasrec"]["NDCG@10"] <= results["sasrec"]["HR@10"] <= 1.0
-    True
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import tasks.recommendation as rec
+        >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
+        >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
+        >>> settings = rec.TrainSettings(epochs=1, eval_users=50, final_epochs=0)
+        >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
+        >>> results = rec.evaluate(run.model, folder / "shop.csv")
+        >>> list(results), results["sasrec"]["protocol"], results["sasrec"]["users"]
+        (['sasrec', 'most-popular', 'item-to-item'], 'full', 150)
+        >>> 0.0 <= results["sasrec"]["NDCG@10"] <= results["sasrec"]["HR@10"] <= 1.0
+        True
     """
     if split not in SPLITS:
         raise ValueError(f"split: expected 'test' or 'valid', got {split!r}")
@@ -182,9 +183,10 @@ def evaluate(model, data, *, protocol: str = "full", split: str = "test", negati
 def table_rows(results: dict[str, dict]) -> list[str]:
     """One Markdown row per scorer of :func:`evaluate`'s results (below :data:`TABLE_HEADER`).
 
-    >>> table_rows({"most-popular": {"protocol": "full", "users": 2, "HR@5": 0.5, "NDCG@5": 0.25,
-    ...             "HR@10": 1.0, "NDCG@10": 0.4, "HR@20": 1.0, "NDCG@20": 0.4, "MRR": 0.3}})
-    ['| most-popular | full | 2 | 0.5000 | 0.2500 | 1.0000 | 0.4000 | 1.0000 | 0.4000 | 0.3000 |']
+    Examples:
+        >>> table_rows({"most-popular": {"protocol": "full", "users": 2, "HR@5": 0.5, "NDCG@5": 0.25,
+        ...             "HR@10": 1.0, "NDCG@10": 0.4, "HR@20": 1.0, "NDCG@20": 0.4, "MRR": 0.3}})
+        ['| most-popular | full | 2 | 0.5000 | 0.2500 | 1.0000 | 0.4000 | 1.0000 | 0.4000 | 0.3000 |']
     """
     return [f"| {name} | {report['protocol']} | {report['users']} | "
             + " | ".join(f"{report[key]:.4f}" for key in METRIC_COLUMNS) + " |"

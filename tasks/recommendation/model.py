@@ -113,18 +113,19 @@ def load(model_dir: str | Path) -> SequentialRecommender:
     """The trained recommender saved in ``model_dir`` (``config.json``, ``model.safetensors``,
     ``item_map.json``), in eval mode, its ``item_map`` attached.
 
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import tasks.recommendation as rec
-    >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
-    >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
-    >>> settings = rec.TrainSettings(epochs=1, eval_users=50, final_epochs=0)
-    >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
-    >>> model = rec.load(folder / "model")
-    >>> model.config.kind, model.config.num_items, len(model.item_map)
-    ('sasrec', 48, 48)
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import tasks.recommendation as rec
+        >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
+        >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
+        >>> settings = rec.TrainSettings(epochs=1, eval_users=50, final_epochs=0)
+        >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
+        >>> model = rec.load(folder / "model")
+        >>> model.config.kind, model.config.num_items, len(model.item_map)
+        ('sasrec', 48, 48)
     """
     directory = Path(model_dir)
     if not directory.is_dir():

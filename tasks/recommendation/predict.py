@@ -40,20 +40,21 @@ def predict(model, history: str | Sequence[str], k: int = 10, *,
     ``model`` comes from ``load`` or ``train`` (it carries the item map); fewer than ``k`` come
     back when the catalogue has fewer candidates.
 
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import tasks.recommendation as rec
-    >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
-    >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
-    >>> settings = rec.TrainSettings(epochs=1, eval_users=50, final_epochs=0)
-    >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
-    >>> top = rec.predict(run.model, "phone-01 case-01", k=3)
-    >>> len(top), all(isinstance(item, str) and isinstance(score, float) for item, score in top)
-    (3, True)
-    >>> "phone-01" in dict(top), top[0][1] >= top[1][1] >= top[2][1]
-    (False, True)
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import tasks.recommendation as rec
+        >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
+        >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
+        >>> settings = rec.TrainSettings(epochs=1, eval_users=50, final_epochs=0)
+        >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
+        >>> top = rec.predict(run.model, "phone-01 case-01", k=3)
+        >>> len(top), all(isinstance(item, str) and isinstance(score, float) for item, score in top)
+        (3, True)
+        >>> "phone-01" in dict(top), top[0][1] >= top[1][1] >= top[2][1]
+        (False, True)
     """
     if k <= 0:
         raise ValueError(f"k: expected a positive integer, got {k}")

@@ -287,20 +287,23 @@ def train(data, out_dir, config: RecommenderConfig | None = None, *, model: str 
     fit), ``"fit"`` and ``"final_fit"`` (the core's ``FitResult`` of each, as dicts; ``None``
     without a final fit) and ``"examples"`` (training examples per epoch).
 
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import tasks.recommendation as rec
-    >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
-    {'users': 150, 'items': 48, 'purchases': ...}
-    >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
-    >>> settings = rec.TrainSettings(epochs=2, eval_users=50, final_epochs=1)
-    >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
-    >>> run.model.config.num_items, run.metrics["fit"]["epochs_run"], run.metrics["final_fit"]["epochs_run"]
-    (48, 2, 1)
-    >>> sorted(path.name for path in run.model_dir.iterdir())
-    ['checkpoints', 'config.json', 'final_fit', 'item_map.json', 'metrics.jsonl', 'model.safetensors', ...]
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import tasks.recommendation as rec
+        >>> from tasks.recommendation.synthetic import ShopConfig, write_purchases
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> write_purchases(folder / "shop.csv", ShopConfig.for_items(48, users=150))
+        {'users': 150, 'items': 48, 'purchases': ...}
+        >>> config = rec.RecommenderConfig(max_len=12, encoder=rec.encoder_config(d_model=16, num_layers=1))
+        >>> settings = rec.TrainSettings(epochs=2, eval_users=50, final_epochs=1)
+        >>> run = rec.train(folder / "shop.csv", folder / "model", config, settings=settings, verbose=False)
+        >>> fit, final_fit = run.metrics["fit"], run.metrics["final_fit"]
+        >>> run.model.config.num_items, fit["epochs_run"], final_fit["epochs_run"]
+        (48, 2, 1)
+        >>> sorted(path.name for path in run.model_dir.iterdir())
+        ['checkpoints', 'config.json', 'final_fit', 'item_map.json', 'metrics.jsonl',
+         'model.safetensors', ...]
     """
     start = time.monotonic()
     split = data if isinstance(data, Split) else load_split(data, format)

@@ -32,8 +32,9 @@ def risk_encoder(d_model: int = 64, nhead: int = 8, num_layers: int = 3, dropout
                  attention_backend: str = "manual") -> EncoderConfig:
     """The encoder of a risk model: pre-norm, GELU, ``dim_feedforward = 2 * d_model``.
 
-    >>> risk_encoder(d_model=32, num_layers=1).dim_feedforward
-    64
+    Examples:
+        >>> risk_encoder(d_model=32, num_layers=1).dim_feedforward
+        64
     """
     return EncoderConfig(d_model=d_model, nhead=nhead, num_layers=num_layers, dim_feedforward=2 * d_model,
                          dropout=dropout, activation="gelu", norm_first=True,

@@ -102,9 +102,10 @@ def as_table(data: str | Path | Table) -> Table:
 def resolve_target(table: Table, target: str | None, drop=()) -> tuple[str, list[str]]:
     """The target column and the columns to drop: as given, or found for the two known layouts.
 
-    >>> table = Table(["Time", *(f"V{k}" for k in range(1, 29)), "Amount", "Class"], [])
-    >>> resolve_target(table, None)
-    ('Class', [])
+    Examples:
+        >>> table = Table(["Time", *(f"V{k}" for k in range(1, 29)), "Amount", "Class"], [])
+        >>> resolve_target(table, None)
+        ('Class', [])
     """
     drop = list(drop)
     if target is not None:

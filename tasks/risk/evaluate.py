@@ -60,18 +60,19 @@ def evaluate(model: RiskScorer, data: str | Path | Table) -> dict:
         model: what :func:`tasks.risk.load` returns (or ``train(...).model``).
         data: a CSV path or a :class:`~tasks.risk.data.Table` with the target column.
 
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from tasks.risk import evaluate, train
-    >>> from tasks.risk.config import RiskTrainConfig, risk_encoder
-    >>> from tasks.risk.synthetic import SimulatorConfig, write_transactions
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = write_transactions(folder / "tx.csv", SimulatorConfig(customers=40, days=20))
-    >>> config = RiskTrainConfig(encoder=risk_encoder(d_model=16, nhead=2, num_layers=1), epochs=1)
-    >>> run = train(folder / "tx.csv", folder / "run", config, device="cpu", verbose=False)
-    >>> report = evaluate(run.model, folder / "tx.csv")
-    >>> sorted(report["baselines"]), 0 <= report["auprc"] <= 1
-    (['class_prior', 'logistic_regression'], True)
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from tasks.risk import evaluate, train
+        >>> from tasks.risk.config import RiskTrainConfig, risk_encoder
+        >>> from tasks.risk.synthetic import SimulatorConfig, write_transactions
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_transactions(folder / "tx.csv", SimulatorConfig(customers=40, days=20))
+        >>> config = RiskTrainConfig(encoder=risk_encoder(d_model=16, nhead=2, num_layers=1), epochs=1)
+        >>> run = train(folder / "tx.csv", folder / "run", config, device="cpu", verbose=False)
+        >>> report = evaluate(run.model, folder / "tx.csv")
+        >>> sorted(report["baselines"]), 0 <= report["auprc"] <= 1
+        (['class_prior', 'logistic_regression'], True)
     """
     table = as_table(data)
     encoded = model.encode(table, require_target=True)

@@ -52,18 +52,19 @@ def predict(model: RiskScorer, data: str | Path | Table, explain: int = 0,
         explain: how many attended-to tokens to report per row (0: none).
         id_column: a column whose values name the rows.
 
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from tasks.risk import predict, train
-    >>> from tasks.risk.config import RiskTrainConfig, risk_encoder
-    >>> from tasks.risk.synthetic import SimulatorConfig, write_transactions
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = write_transactions(folder / "tx.csv", SimulatorConfig(customers=40, days=20))
-    >>> config = RiskTrainConfig(encoder=risk_encoder(d_model=16, nhead=2, num_layers=1), epochs=1)
-    >>> run = train(folder / "tx.csv", folder / "run", config, device="cpu", verbose=False)
-    >>> found = predict(run.model, folder / "tx.csv", explain=2, id_column="transaction_id")
-    >>> found.ids[:3], found.scores.shape == found.flagged.shape, len(found.reasons[0])
-    (['0', '1', '2'], True, 2)
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from tasks.risk import predict, train
+        >>> from tasks.risk.config import RiskTrainConfig, risk_encoder
+        >>> from tasks.risk.synthetic import SimulatorConfig, write_transactions
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_transactions(folder / "tx.csv", SimulatorConfig(customers=40, days=20))
+        >>> config = RiskTrainConfig(encoder=risk_encoder(d_model=16, nhead=2, num_layers=1), epochs=1)
+        >>> run = train(folder / "tx.csv", folder / "run", config, device="cpu", verbose=False)
+        >>> found = predict(run.model, folder / "tx.csv", explain=2, id_column="transaction_id")
+        >>> found.ids[:3], found.scores.shape == found.flagged.shape, len(found.reasons[0])
+        (['0', '1', '2'], True, 2)
     """
     if explain < 0:
         raise ValueError(f"--explain: expected a non-negative number of tokens, got {explain}")

@@ -81,18 +81,19 @@ class RiskScorer:
 def load(model_dir: str | Path) -> RiskScorer:
     """Load a model folder written by :func:`tasks.risk.train` (``minitransformer risk train``).
 
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from tasks.risk import load, train
-    >>> from tasks.risk.config import RiskTrainConfig, risk_encoder
-    >>> from tasks.risk.synthetic import SimulatorConfig, write_transactions
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = write_transactions(folder / "tx.csv", SimulatorConfig(customers=40, days=20))
-    >>> config = RiskTrainConfig(encoder=risk_encoder(d_model=16, nhead=2, num_layers=1), epochs=1)
-    >>> _ = train(folder / "tx.csv", folder / "run", config, device="cpu", verbose=False)
-    >>> model = load(folder / "run")
-    >>> model.schema.target, model.model.config.encoder.attention_backend, 0 < model.threshold < 1
-    ('is_fraud', 'manual', True)
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from tasks.risk import load, train
+        >>> from tasks.risk.config import RiskTrainConfig, risk_encoder
+        >>> from tasks.risk.synthetic import SimulatorConfig, write_transactions
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_transactions(folder / "tx.csv", SimulatorConfig(customers=40, days=20))
+        >>> config = RiskTrainConfig(encoder=risk_encoder(d_model=16, nhead=2, num_layers=1), epochs=1)
+        >>> _ = train(folder / "tx.csv", folder / "run", config, device="cpu", verbose=False)
+        >>> model = load(folder / "run")
+        >>> model.schema.target, model.model.config.encoder.attention_backend, 0 < model.threshold < 1
+        ('is_fraud', 'manual', True)
     """
     directory = Path(model_dir)
     if not directory.is_dir():

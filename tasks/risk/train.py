@@ -85,17 +85,18 @@ def train(data: str | Path | Table, out_dir: str | Path, config: RiskTrainConfig
         a :class:`~minitransformer.training.Run`: ``model`` is the loaded model folder,
         ``metrics`` the kept model's validation ROC-AUC, AUPRC and log-loss.
 
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from tasks.risk import train
-    >>> from tasks.risk.config import RiskTrainConfig, risk_encoder
-    >>> from tasks.risk.synthetic import SimulatorConfig, write_transactions
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = write_transactions(folder / "tx.csv", SimulatorConfig(customers=40, days=20))
-    >>> config = RiskTrainConfig(encoder=risk_encoder(d_model=16, nhead=2, num_layers=1), epochs=1)
-    >>> run = train(folder / "tx.csv", folder / "run", config, device="cpu", verbose=False)
-    >>> sorted(run.metrics), run.model.info["chosen_model"]
-    (['auprc', 'loss', 'roc_auc'], 'finetune')
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from tasks.risk import train
+        >>> from tasks.risk.config import RiskTrainConfig, risk_encoder
+        >>> from tasks.risk.synthetic import SimulatorConfig, write_transactions
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_transactions(folder / "tx.csv", SimulatorConfig(customers=40, days=20))
+        >>> config = RiskTrainConfig(encoder=risk_encoder(d_model=16, nhead=2, num_layers=1), epochs=1)
+        >>> run = train(folder / "tx.csv", folder / "run", config, device="cpu", verbose=False)
+        >>> sorted(run.metrics), run.model.info["chosen_model"]
+        (['auprc', 'loss', 'roc_auc'], 'finetune')
     """
     started = time.monotonic()
     config = config if config is not None else RiskTrainConfig()

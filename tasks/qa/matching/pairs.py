@@ -6,8 +6,9 @@ question of another answer do not (a negative)::
     positives = { (q, q') : answer(q) = answer(q'), q != q' }          every such ordered pair
     negatives = { (q, r_1), ..., (q, r_k) } per question q, r_i drawn from other answers   k = negatives
 
->>> pairs_from_faq(["hi", "hello", "bye"], ["A", "A", "B"], negatives=1)
-[('hi', 'hello', 1), ('hi', 'bye', 0), ('hello', 'hi', 1), ('hello', 'bye', 0), ('bye', 'hi', 0)]
+Examples:
+    >>> pairs_from_faq(["hi", "hello", "bye"], ["A", "A", "B"], negatives=1)
+    [('hi', 'hello', 1), ('hi', 'bye', 0), ('hello', 'hi', 1), ('hello', 'bye', 0), ('bye', 'hi', 0)]
 """
 
 from __future__ import annotations

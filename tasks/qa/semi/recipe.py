@@ -94,8 +94,9 @@ SPREAD_MAX_QUESTIONS = 20_000
 def few_shot_indices(labels: Sequence[str], k: int, seed: int = 0) -> list[int]:
     """``k`` row indices per label (fewer if a label has fewer), deterministic for ``seed``.
 
-    >>> few_shot_indices(["a", "a", "a", "b", "b"], 2)   # two of the three a's, both b's
-    [1, 2, 3, 4]
+    Examples:
+        >>> few_shot_indices(["a", "a", "a", "b", "b"], 2)   # two of the three a's, both b's
+        [1, 2, 3, 4]
     """
     rng = random.Random(seed)
     by_label: dict[str, list[int]] = {}
