@@ -46,17 +46,6 @@ RUN_AS_NOTEBOOKS = (set(notebook_hook.NOTEBOOKS)
 PAGES_RUN_HERE = [page for page in PAGES if page.relative_to(DOCS).as_posix() not in RUN_AS_NOTEBOOKS]
 
 
-def _fence_info(info: str) -> tuple[str | None, set[str]]:
-    """``("python", {"continuation"})`` from ``python continuation`` or ``{.python continuation}``."""
-    info = info.strip()
-    if info.startswith("{"):
-        words = info.strip("{}").split()
-        lang = next((w[1:] for w in words if w.startswith(".")), None)
-        return lang, {w for w in words if not w.startswith(".")}
-    words = info.split()
-    return (words[0] if words else None), set(words[1:])
-
-
 def python_blocks(path: Path) -> list[tuple[int, str, bool]]:
     """``(first code line, source, continues the previous block)`` for every block to run."""
     tokens = markdown_it.MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
@@ -64,7 +53,7 @@ def python_blocks(path: Path) -> list[tuple[int, str, bool]]:
     for token in tokens:
         if token.type != "fence" or not token.map:
             continue
-        lang, options = _fence_info(token.info)
+        lang, options = notebook_hook.fence_info(token.info)
         if lang in PYTHON and "notest" not in options:
             blocks.append((token.map[0] + 1, token.content, "continuation" in options))
     return blocks
