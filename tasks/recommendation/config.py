@@ -38,10 +38,10 @@ LOSSES = ("ce", "bce", "gbce")
 #: BERT4Rec learns from ~20% of the positions per pass and needs many more (cheaper) epochs
 DEFAULT_EPOCHS = {"sasrec": 30, "bert4rec": 80}
 #: BERT4Rec's masks and random cuts already keep it from memorising its histories; with less
-#: dropout it learns faster and keeps more of the final fit (Beauty: see RESULTS.md)
+#: dropout it learns faster and keeps more of the final fit (Beauty: see benchmarks/LOG.md)
 DEFAULT_DROPOUT = {"sasrec": 0.3, "bert4rec": 0.1}
 #: BERT4Rec's validation NDCG@10 rises slowly and noisily (fresh masks and cuts every epoch):
-#: with patience 8 it stopped after 37-53 of its 80 epochs (Beauty: see RESULTS.md)
+#: with patience 8 it stopped after 37-53 of its 80 epochs (Beauty: see benchmarks/LOG.md)
 DEFAULT_PATIENCE = {"sasrec": 8, "bert4rec": 16}
 #: the ml1m folder: long histories (max-len 200), and its 512 validation users make NDCG@10 jump
 #: by ~0.01 between epochs (a longer patience).
@@ -50,7 +50,7 @@ DEFAULT_PATIENCE = {"sasrec": 8, "bert4rec": 16}
 ML1M_DEFAULTS = {"max_len": 200, "patience": 20, "final_epochs": 0}
 #: SASRec on the ml1m folder: only 6,040 histories, so 60 epochs; dropout 0.2 as the SASRec
 #: paper chose for ML-1M (its long, dense histories overfit less than Amazon's): validation
-#: NDCG@10 0.1886 -> 0.2027, test 0.1377 -> 0.1523 (RESULTS.md). BERT4Rec keeps its own
+#: NDCG@10 0.1886 -> 0.2027, test 0.1377 -> 0.1523 (benchmarks/LOG.md). BERT4Rec keeps its own
 #: (larger) epochs and (smaller) dropout.
 ML1M_SASREC_DEFAULTS = {"epochs": 60, "dropout": 0.2}
 

@@ -49,7 +49,7 @@ rest of the training questions without labels. The recipe:
    The hard pseudo-labels of step 3 keep only the surer half and teach each as certain; the
    soft targets keep all of them and say how sure the views are, so the Transformer alone
    learns what the linear and spreading views know. On BANKING77's 10-shot draws this last
-   step added 2.4-3.4 accuracy points (``benchmarks/RESULTS.md``). ``None`` skips it.
+   step added 2.4-3.4 accuracy points (``benchmarks/LOG.md``). ``None`` skips it.
 
 :func:`supervised_only` trains the same model on the ``k`` labels alone, the baseline the recipe
 must beat (validation is a separate, truly labelled split in both).
