@@ -114,6 +114,7 @@ def _html(results, rows, about: list[str], failures: list[str], root: Path) -> s
                      f"<figcaption>{_inline(picture.caption)}.</figcaption></figure>"]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>minitransformer demo report</title>"
+            "<link rel=\"icon\" href=\"data:,\">"  # no icon: the browser asks for no /favicon.ico
             f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
