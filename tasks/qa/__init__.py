@@ -23,6 +23,8 @@ The head, one concept per file:
 * ``matching/``     -- the Siamese question matcher and FAQ retrieval
 * ``replies/``      -- the encoder–decoder reply generator
 * ``semi/``         -- few labels: pretraining, three-view self-training, label spreading
+* ``pretrained/``   -- ``train(..., init_from=DIR)``: intents and matching on a BERT checkpoint,
+  replies from a GPT-2 one (``qa train --init-from DIR``)
 * ``bundle.py``     -- the model folder (``qa.json``)
 * ``train.py``, ``evaluate.py``, ``inference.py`` -- the verbs (``load`` and ``predict`` in
   ``inference.py``)

@@ -2,7 +2,8 @@
 
     DIR/config.json, model.safetensors   the best model (written by the Trainer); config.json is
                                          an IntentConfig / MatchConfig with the encoder nested
-    DIR/tokenizer.json                   the tokenizer the model was trained with
+    DIR/tokenizer.json                   the tokenizer the model was trained with (a checkpoint's
+                                         vocab.txt, or vocab.json + merges.txt, with --init-from)
     DIR/qa.json                          {"task": "intent" | "match" | "reply", labels, threshold,
                                           answers, ...} -- everything else needed to answer
     DIR/member1/, member2/, ...          an intent router's other Transformers (its ensemble)

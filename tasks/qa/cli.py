@@ -7,6 +7,8 @@
     minitransformer qa train    --data builtin --out DIR          # the built-in bilingual FAQ
     minitransformer qa train    --data pairs.csv --format atec|afqmc --task match --out DIR
     minitransformer qa train    --data faq.csv --task reply|match --out DIR   # question,answer rows
+    minitransformer qa train    --data builtin --init-from bert-base-chinese --out DIR   # start from BERT
+    minitransformer qa train    --data builtin --task reply --init-from gpt2 --out DIR   # from GPT-2
     minitransformer qa evaluate --model DIR --data test.csv [--format ...] [--json FILE]
     minitransformer qa predict  --model DIR --data questions.csv [--json FILE]
     minitransformer qa ask      --model DIR "where is my order?"
@@ -67,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--ensemble", type=positive_int, default=None, metavar="K",
                    help="intent: Transformers trained side by side with different seeds, their "
                         "log-probabilities averaged (default 2, one per CPU core; 1 for --data builtin)")
+    t.add_argument("--init-from", type=Path, default=None, metavar="DIR",
+                   help="start from a pretrained checkpoint folder instead of random weights: BERT "
+                        "for intent and match, GPT-2 for reply (Hugging Face layout)")
     t.add_argument("--exclude", type=Path, default=None, metavar="FILE",
                    help="match: drop pairs that also occur in this AFQMC-format file (e.g. AFQMC dev)")
     for name in ("ask", "chat"):
@@ -78,10 +83,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ----------------------------------------------------------------------------- options -> settings
 def _settings(args):
     """The task's default settings with the options given on the command line."""
-    from tasks.qa.config import default_settings
+    from tasks.qa.config import default_settings, pretrained_settings
     from tasks.qa.data import is_builtin
 
-    settings = default_settings(args.task, builtin=is_builtin(args.data), fmt=args.format)
+    defaults = default_settings if args.init_from is None else pretrained_settings
+    settings = defaults(args.task, builtin=is_builtin(args.data), fmt=args.format)
     given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
     if args.task == "reply":  # the reply generator takes only these three
         return dataclasses.replace(settings, **_set(given))
@@ -124,7 +130,8 @@ def _train(args) -> int:
     require(args, "data", "out")
     run = train(args.data, args.out, _settings(args), task=args.task, seed=args.seed, device=args.device,
                 max_minutes=args.max_minutes, fmt=args.format, text_col=args.text_col,
-                label_col=args.label_col, oos_label=args.oos_label, exclude=args.exclude)
+                label_col=args.label_col, oos_label=args.oos_label, exclude=args.exclude,
+                init_from=args.init_from)
     print(_trained(args.task, run))
     return 0
 

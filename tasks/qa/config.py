@@ -18,12 +18,14 @@ Every QA encoder is pre-norm with GELU (:func:`qa_encoder`); only its size chang
     ReplySettings    the reply generator (the core's encoder–decoder)
 
 and the presets :func:`faq_settings` (the built-in FAQ), :func:`few_label_settings` (the
-few-label recipe), :func:`tiny_settings` (seconds, for examples) and :func:`default_settings`
-(what ``train`` uses when given no settings).
+few-label recipe), :func:`tiny_settings` (seconds, for examples), :func:`default_settings`
+(what ``train`` uses when given no settings) and :func:`pretrained_settings` (its defaults with
+``init_from``, a pretrained checkpoint).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -31,7 +33,7 @@ from minitransformer.nn.config import ConfigBase, EncoderConfig
 
 __all__ = ["POOLINGS", "TASKS", "qa_encoder", "SentenceConfig", "IntentConfig", "MatchConfig",
            "IntentSettings", "RouterSettings", "MatchSettings", "ReplySettings", "faq_settings",
-           "few_label_settings", "tiny_settings", "default_settings"]
+           "few_label_settings", "tiny_settings", "default_settings", "pretrained_settings"]
 
 POOLINGS = ("mean", "cls")
 #: what a QA model folder can hold: an intent router, a question matcher or a reply generator
@@ -232,4 +234,28 @@ def default_settings(task: str = "intent", *, builtin: bool = False,
         return MatchSettings(tokenizer="bpe") if fmt == "faq" else MatchSettings()
     if task == "reply":
         return ReplySettings()
+    raise ValueError(f"task: expected one of {list(TASKS)}, got {task!r}")
+
+
+def pretrained_settings(task: str = "intent", *, builtin: bool = False,
+                        fmt: str | None = None) -> RouterSettings | MatchSettings | ReplySettings:
+    """The settings ``train(..., init_from=DIR)`` uses when it is given none: fine-tuning a
+    pretrained checkpoint wants a small learning rate and few epochs (Devlin et al. 2019 fine-tune
+    BERT for 2-4 epochs at 2e-5 to 5e-5), one model rather than an ensemble, and none of the
+    from-scratch recipe's masked-token pretraining or token dropout. The intent router keeps
+    :func:`default_settings`' choice of the linear n-gram expert.
+
+    Examples:
+        >>> pretrained_settings("intent").train.lr, pretrained_settings("reply").epochs
+        (5e-05, 10)
+    """
+    if task == "intent":
+        train = IntentSettings(epochs=5, batch_size=32, lr=5e-5, weight_decay=0.01, label_smoothing=0.0,
+                               token_dropout=0.0, patience=2, pretrain_epochs=0)
+        return dataclasses.replace(default_settings("intent", builtin=builtin), ensemble=1, train=train)
+    if task == "match":
+        return dataclasses.replace(default_settings("match", fmt=fmt), epochs=3, batch_size=32, lr=3e-5,
+                                   pretrain_epochs=0)
+    if task == "reply":
+        return ReplySettings(epochs=10, batch_size=8, lr=5e-5, num_beams=1)
     raise ValueError(f"task: expected one of {list(TASKS)}, got {task!r}")

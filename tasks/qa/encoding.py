@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from minitransformer.tokenizers import BPETokenizer, CharTokenizer
+from minitransformer.tokenizers import BPETokenizer, CharTokenizer, WordPieceTokenizer
 from minitransformer.tokenizers.special import CLS, MASK, PAD, SPECIAL_TO_ID
 
 __all__ = ["PAD_ID", "MASK_ID", "CLS_ID", "Encoded", "build_tokenizer", "encode_texts", "encode_questions",
@@ -45,12 +45,18 @@ def build_tokenizer(kind: str, texts: Sequence[str], vocab_size: int):
 
 
 def encode_texts(tokenizer, texts: Sequence[str], max_len: int) -> list[list[int]]:
-    """``[CLS] + tokens`` of each text, cut to ``max_len`` ids. Empty questions are refused."""
+    """``[CLS] + tokens`` of each text, cut to ``max_len`` ids (with a BERT checkpoint's WordPiece
+    tokenizer ``[CLS] + tokens + [SEP]``, as BERT was trained). Empty questions are refused."""
     out = []
+    wordpiece = isinstance(tokenizer, WordPieceTokenizer)
     for i, text in enumerate(texts):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"question {i + 1}: empty question; type a question to classify")
-        out.append(([tokenizer.cls_id] + tokenizer.encode(text.strip()))[:max_len])
+        if wordpiece:  # a BERT checkpoint's own: [CLS] … [SEP], the [SEP] kept when cut
+            ids = tokenizer.encode(text.strip())
+            out.append(ids if len(ids) <= max_len else ids[:max_len - 1] + [tokenizer.sep_id])
+        else:
+            out.append(([tokenizer.cls_id] + tokenizer.encode(text.strip()))[:max_len])
     return out
 
 

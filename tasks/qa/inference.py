@@ -36,13 +36,17 @@ def load(model_dir: str | Path, device: str = "cpu"):
         >>> router.task, sorted(router.answers) == sorted(run.model.answers)
         ('intent', True)
     """
-    task = read_info(model_dir)["task"]
+    info = read_info(model_dir)
+    task = info["task"]
     if task == "intent":
         from .router.router import IntentRouter
         return IntentRouter.load(model_dir, device)
     if task == "match":
         from .matching.matcher import QuestionMatcher
         return QuestionMatcher.load(model_dir, device)
+    if info.get("model") == "causal_lm":  # fine-tuned from a GPT-2 checkpoint
+        from .pretrained.replies import GPT2ReplyGenerator
+        return GPT2ReplyGenerator.load(model_dir, device)
     from .replies.generator import ReplyGenerator
     return ReplyGenerator.load(model_dir, device)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from minitransformer.training import Run
 
-from .config import TASKS, MatchSettings, ReplySettings, RouterSettings, default_settings
+from .config import TASKS, MatchSettings, ReplySettings, RouterSettings, default_settings, pretrained_settings
 from .data import drop_overlapping_pairs, is_builtin, read_faq, read_intents, read_pairs
 from .synthetic import ANSWERS
 
@@ -35,7 +35,8 @@ SETTINGS_OF = {"intent": RouterSettings, "match": MatchSettings, "reply": ReplyS
 def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed: int = 0,
           device: str = "auto", max_minutes: float | None = None, fmt: str | None = None,
           text_col: str = "text", label_col: str = "category", oos_label: str = "oos",
-          exclude: str | Path | None = None, verbose: bool = True) -> Run:
+          exclude: str | Path | None = None, verbose: bool = True,
+          init_from: str | Path | None = None) -> Run:
     """Train a QA model on ``data`` and save it to ``out_dir`` (a new or empty folder).
 
     Args:
@@ -51,6 +52,11 @@ def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed:
         text_col, label_col, oos_label: an intent CSV's columns and out-of-scope label.
         exclude: match only: drop the pairs that also occur in this AFQMC-format file.
         verbose: print the epochs and the validation scores.
+        init_from: a pretrained checkpoint folder (Hugging Face layout) to start from instead of
+            random weights: BERT for ``intent`` and ``match`` (the encoder, with its WordPiece
+            tokenizer), GPT-2 for ``reply`` (a decoder-only model, :mod:`tasks.qa.pretrained`).
+            Another folder, or the wrong family for the task, is refused before any training.
+            Without ``config`` the defaults are :func:`~tasks.qa.config.pretrained_settings`.
 
     Returns:
         a :class:`~minitransformer.training.Run`: ``model_dir``, ``model`` (as :func:`tasks.qa.load`
@@ -66,13 +72,18 @@ def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed:
     """
     if task not in TASKS:
         raise ValueError(f"task: expected one of {list(TASKS)}, got {task!r}")
-    settings = default_settings(task, builtin=is_builtin(data), fmt=fmt) if config is None else config
+    if init_from is not None:
+        from .pretrained.checkpoint import check_init_from
+
+        check_init_from(init_from, task)
+    defaults = default_settings if init_from is None else pretrained_settings
+    settings = defaults(task, builtin=is_builtin(data), fmt=fmt) if config is None else config
     if not isinstance(settings, SETTINGS_OF[task]):
         raise ValueError(f"config: task {task!r} takes a {SETTINGS_OF[task].__name__}, "
                          f"got {type(settings).__name__}")
     out_dir = _fresh_folder(out_dir)
     common = dict(out_dir=out_dir, settings=settings, seed=seed, device=device, max_minutes=max_minutes,
-                  verbose=verbose)
+                  verbose=verbose, init_from=init_from)
     start = time.monotonic()
     if task == "intent":
         model, metrics = _train_intents(data, fmt, text_col, label_col, oos_label, **common)
@@ -129,9 +140,15 @@ def _train_matcher(data, fmt, exclude, *, verbose, seed, **common):
                      "pairs": len(pairs)}
 
 
-def _train_replies(data, **common):
-    """The reply generator on an FAQ table."""
-    from .replies.generator import train_reply_generator
-
+def _train_replies(data, *, init_from, **common):
+    """The reply generator on an FAQ table: our encoder–decoder, or a GPT-2 checkpoint fine-tuned."""
     questions, answers = read_faq(data)
-    return train_reply_generator(questions, answers, **common), {"questions": len(questions)}
+    if init_from is not None:
+        from .pretrained.replies import train_gpt2_replies
+
+        model = train_gpt2_replies(questions, answers, init_from=init_from, **common)
+    else:
+        from .replies.generator import train_reply_generator
+
+        model = train_reply_generator(questions, answers, **common)
+    return model, {"questions": len(questions)}

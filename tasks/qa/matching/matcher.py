@@ -28,7 +28,6 @@ from torch import nn
 
 from minitransformer import PretrainedMixin
 from minitransformer.metrics.classification import accuracy, roc_auc
-from minitransformer.tokenizers import load_tokenizer
 from minitransformer.training import resolve_device
 
 from ..bundle import read_info, write_info
@@ -128,6 +127,21 @@ class QuestionMatcher:
     def load(cls, directory, device: str = "cpu") -> QuestionMatcher:
         """Read a matcher written by :meth:`save`."""
         info = read_info(directory, task="match")
-        model = PairMatcher.from_pretrained(directory, map_location=resolve_device(device)).eval()
-        return cls(model, load_tokenizer(directory), float(info.get("threshold", 0.5)),
+        from ..pretrained.checkpoint import load_qa_tokenizer
+        from ..pretrained.matcher import BertMatchConfig, BertPairMatcher
+
+        bert = _model_type(directory) == BertMatchConfig.model_type
+        model = (BertPairMatcher if bert else PairMatcher).from_pretrained(
+            directory, map_location=resolve_device(device)).eval()
+        return cls(model, load_qa_tokenizer(directory), float(info.get("threshold", 0.5)),
                    [tuple(row) for row in info.get("faq", [])])
+
+
+def _model_type(directory) -> str | None:
+    """``model_type`` of a saved model's ``config.json`` (None when unreadable: loading says why)."""
+    import json
+
+    try:
+        return json.loads((Path(directory) / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None

@@ -43,17 +43,27 @@ Pair = tuple[str, str, int]
 def train_matcher(pairs: Sequence[Pair], *, out_dir: str | Path | None = None,
                   settings: MatchSettings | None = None, valid: Sequence[Pair] | None = None,
                   faq: Sequence[tuple[str, str]] | None = None, seed: int = 0, device: str = "auto",
-                  max_minutes: float | None = None, verbose: bool = True) -> QuestionMatcher:
+                  max_minutes: float | None = None, verbose: bool = True,
+                  init_from: str | Path | None = None) -> QuestionMatcher:
     """Split, build the tokenizer and the model, (pre)train, choose the threshold; save to
-    ``out_dir`` (when given). ``faq``: ``(question, answer)`` rows the matcher retrieves from."""
+    ``out_dir`` (when given). ``faq``: ``(question, answer)`` rows the matcher retrieves from.
+
+    ``init_from``: a BERT checkpoint folder; then the tokenizer is the checkpoint's WordPiece and
+    the model a :class:`~tasks.qa.pretrained.matcher.BertPairMatcher` whose encoder starts from
+    its weights (no masked-token pretraining: the checkpoint is pretrained)."""
     s = settings or MatchSettings()
+    if init_from is not None:
+        s = dataclasses.replace(s, pretrain_epochs=0)
     if valid is None:
         tr, va = stratified_split([y for _, _, y in pairs], s.valid_fraction, seed)
         pairs, valid = [pairs[i] for i in tr], [pairs[i] for i in va]
     seed_everything(seed)
     texts = sorted({t for a, b, _ in pairs for t in (a, b)})
-    tokenizer = build_tokenizer(s.tokenizer, texts, s.vocab_size)
-    model = PairMatcher(s.model_config(tokenizer.vocab_size))
+    if init_from is not None:
+        model, tokenizer = _from_checkpoint(init_from, s)
+    else:
+        tokenizer = build_tokenizer(s.tokenizer, texts, s.vocab_size)
+        model = PairMatcher(s.model_config(tokenizer.vocab_size))
     matcher = QuestionMatcher(model, tokenizer, 0.5, faq)
     if s.pretrain_epochs:
         pretrain_mlm(model.sentence, [ids for ids, _ in matcher.encode(texts)], epochs=s.pretrain_epochs,
@@ -70,6 +80,18 @@ def train_matcher(pairs: Sequence[Pair], *, out_dir: str | Path | None = None,
         matcher.save(out_dir, extra={"settings": dataclasses.asdict(s), "best_epoch": result.best_epoch,
                                      "valid_roc_auc": result.best_metric})
     return matcher
+
+
+def _from_checkpoint(folder, s: MatchSettings):
+    """``(BertPairMatcher with the checkpoint's encoder weights, its WordPiece tokenizer)``."""
+    from ..pretrained.checkpoint import load_bert
+    from ..pretrained.matcher import BertMatchConfig, BertPairMatcher
+
+    bert, tokenizer = load_bert(folder)
+    config = BertMatchConfig(text_encoder=bert.config, max_len=min(s.max_len, bert.config.max_len))
+    model = BertPairMatcher(config)
+    model.sentence.bert.load_state_dict(bert.state_dict())
+    return model, tokenizer
 
 
 def fit_pairs(matcher: QuestionMatcher, pairs: Sequence[Pair], valid: Sequence[Pair], s: MatchSettings, *,

@@ -40,8 +40,8 @@ from minitransformer.training import resolve_device, seed_everything
 from ..config import IntentConfig, IntentSettings
 from .classifier import IntentClassifier, fit_intent_classifier, predict_proba
 
-__all__ = ["MemberJob", "train_members", "ensemble_log_proba", "member_dir", "free_cores", "can_fork",
-           "worker_plan"]
+__all__ = ["MemberJob", "build_classifier", "train_members", "ensemble_log_proba", "member_dir",
+           "free_cores", "can_fork", "worker_plan"]
 
 
 @dataclass
@@ -60,6 +60,15 @@ class MemberJob:
     max_minutes: float | None = None
     verbose: bool = False
     threads: int | None = None  # torch threads of a worker process; None: leave as is
+    encoder_state: dict | None = None  # --init-from: the BERT checkpoint's weights to start from
+
+
+def build_classifier(config):
+    """A fresh intent classifier for ``config``: ours (:class:`~tasks.qa.config.IntentConfig`) or
+    the one on a BERT checkpoint (:class:`~tasks.qa.pretrained.intent.BertIntentConfig`)."""
+    from ..pretrained.intent import BertIntentClassifier, BertIntentConfig
+
+    return BertIntentClassifier(config) if isinstance(config, BertIntentConfig) else IntentClassifier(config)
 
 
 def member_dir(out_dir: str | Path | None, k: int) -> Path | None:
@@ -100,7 +109,9 @@ def _train_member(job: MemberJob):
     if job.threads is not None:
         torch.set_num_threads(job.threads)
     seed_everything(job.seed)
-    model = IntentClassifier(job.config)
+    model = build_classifier(job.config)
+    if job.encoder_state is not None:  # the checkpoint's encoder; the head starts from this seed
+        model.sentence.bert.load_state_dict(job.encoder_state)
     result = fit_intent_classifier(
         model, job.tokenizer, job.train[0], job.train[1], job.valid[0], job.valid[1], job.settings,
         unlabelled_texts=job.unlabelled, seed=job.seed, device=job.device, out_dir=job.out_dir,
@@ -137,7 +148,7 @@ def train_members(jobs: Sequence[MemberJob], processes: int | None = None
                 outputs = list(pool.map(_train_member, [replace(job, threads=threads) for job in jobs]))
     members = []
     for job, (state, result) in zip(jobs, outputs):
-        model = IntentClassifier(job.config)
+        model = build_classifier(job.config)
         model.load_state_dict(state)
         members.append((model.to(resolve_device(job.device)).eval(), result))
     return members

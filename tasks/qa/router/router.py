@@ -35,11 +35,11 @@ from typing import Any
 import torch
 
 from minitransformer.nn.io import atomic_save_safetensors, load_weights
-from minitransformer.tokenizers import load_tokenizer
 from minitransformer.training import resolve_device
 
 from ..bundle import read_info, write_info
 from ..encoding import Encoded, encode_questions
+from ..pretrained.checkpoint import load_qa_tokenizer
 from .classifier import IntentClassifier, predict_proba
 from .ensemble import ensemble_log_proba, member_dir
 from .linear import LinearNgramExpert, mix_log_probs
@@ -163,8 +163,9 @@ class IntentRouter:
     def load(cls, directory: str | Path, device: str = "cpu") -> IntentRouter:
         """Read a router written by :meth:`save` (loading runs no code: safetensors and JSON)."""
         info = read_info(directory, task="intent")
-        model = IntentClassifier.from_pretrained(directory, map_location=resolve_device(device)).eval()
-        tokenizer = load_tokenizer(directory)
+        model = _classifier_class(directory).from_pretrained(directory, map_location=resolve_device(device))
+        model.eval()
+        tokenizer = load_qa_tokenizer(directory)
         if len(info["labels"]) != model.config.num_labels:
             raise ValueError(f"{directory}: qa.json lists {len(info['labels'])} labels but the model "
                              f"has {model.config.num_labels} outputs")
@@ -177,7 +178,8 @@ class IntentRouter:
             if not (folder / "config.json").is_file():
                 raise FileNotFoundError(f"{directory}: qa.json lists {count} Transformers but "
                                         f"{folder} holds no model (config.json missing)")
-            members.append(IntentClassifier.from_pretrained(folder, map_location=resolve_device(device)))
+            member = _classifier_class(folder).from_pretrained(folder, map_location=resolve_device(device))
+            members.append(member)
             members[-1].eval()
         expert = ngrams = None
         linear = info.get("linear_expert")
@@ -191,3 +193,17 @@ class IntentRouter:
         return cls(model, tokenizer, list(info["labels"]), float(info.get("threshold", 0.0)),
                    info.get("oos_label", "oos"), info.get("answers"), bool(info.get("lowercase", True)),
                    expert, ngrams, float(linear["mix_weight"]) if linear else 1.0, members)
+
+
+def _classifier_class(directory: str | Path):
+    """The classifier class a saved model's ``config.json`` names: ours, or the one on BERT."""
+    import json
+
+    from ..pretrained.intent import BertIntentClassifier, BertIntentConfig
+
+    try:
+        config = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
+        model_type = config.get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return IntentClassifier  # its from_pretrained names what is wrong with the file
+    return BertIntentClassifier if model_type == BertIntentConfig.model_type else IntentClassifier

@@ -53,15 +53,25 @@ def train_router(texts: Sequence[str], labels: Sequence[str], *, out_dir: str | 
                  settings: RouterSettings | None = None, oos_label: str = "oos",
                  unlabelled: Sequence[str] = (), answers: dict | None = None, seed: int = 0,
                  device: str = "auto", max_minutes: float | None = None, verbose: bool = True,
-                 valid: Rows | None = None) -> IntentRouter:
+                 valid: Rows | None = None, init_from: str | Path | None = None) -> IntentRouter:
     """Split, fit the expert, build the tokenizer, train the Transformers, choose the weight and
     the threshold; save to ``out_dir`` (when given) and return the router.
 
     ``valid``: a validation set of its own (then ``texts`` are all for training); ``unlabelled``:
     questions without labels, read by the tokenizer and the masked-token pretraining;
     ``answers``: the canned answer of each intent (a string, or ``{"en": ..., "zh": ...}``).
+
+    ``init_from``: a BERT checkpoint folder; then step 3 is the checkpoint's own WordPiece
+    tokenizer and step 4 fine-tunes a :class:`~tasks.qa.pretrained.intent.BertIntentClassifier`
+    that starts from its weights (every member from the same weights, its head from its seed).
+    Masked-token pretraining, token dropout and lower-casing are off then: the checkpoint is
+    pretrained, and its tokenizer has its own special ids and casing. The linear expert, the
+    ensemble, the mix weight and the threshold are as without it.
     """
     settings = settings or RouterSettings()
+    if init_from is not None:
+        settings = dataclasses.replace(settings, lowercase=False, train=dataclasses.replace(
+            settings.train, pretrain_epochs=0, token_dropout=0.0))
     (texts, labels), valid = split_validation(texts, labels, valid, settings.valid_fraction, seed)
     names = sorted(set(labels) | set(valid[1]))
     expert = ngrams = None
@@ -74,13 +84,17 @@ def train_router(texts: Sequence[str], labels: Sequence[str], *, out_dir: str | 
         if verbose:
             _report_expert(expert, ngrams, valid, names, minutes)
     seed_everything(seed)
-    fold = _folder(settings.lowercase)
-    tokenizer = build_tokenizer(settings.tokenizer, [fold(t) for t in [*texts, *unlabelled]],
-                                settings.vocab_size)
-    config = settings.model_config(tokenizer.vocab_size, len(names))
+    encoder_state = None
+    if init_from is not None:
+        tokenizer, config, encoder_state = _from_checkpoint(init_from, settings, len(names))
+    else:
+        fold = _folder(settings.lowercase)
+        tokenizer = build_tokenizer(settings.tokenizer, [fold(t) for t in [*texts, *unlabelled]],
+                                    settings.vocab_size)
+        config = settings.model_config(tokenizer.vocab_size, len(names))
     trained = train_transformers(config, tokenizer, (texts, labels), valid, names, settings,
                                  unlabelled=unlabelled, seed=seed, device=device, out_dir=out_dir,
-                                 max_minutes=max_minutes, verbose=verbose)
+                                 max_minutes=max_minutes, verbose=verbose, encoder_state=encoder_state)
     router = IntentRouter(trained[0][0], tokenizer, names, 0.0, oos_label, answers, settings.lowercase,
                           expert, ngrams, members=[m for m, _ in trained[1:]])
     calibrate(router, valid)
@@ -98,6 +112,17 @@ def train_router(texts: Sequence[str], labels: Sequence[str], *, out_dir: str | 
                                     "transformer_valid_accuracy": router.transformer_valid_accuracy,
                                     "valid_accuracy": router.valid_accuracy})
     return router
+
+
+def _from_checkpoint(folder, settings: RouterSettings, num_labels: int):
+    """``(tokenizer, BertIntentConfig, encoder weights)`` of a BERT checkpoint folder."""
+    from ..pretrained.checkpoint import load_bert
+    from ..pretrained.intent import BertIntentConfig
+
+    bert, tokenizer = load_bert(folder)
+    config = BertIntentConfig(text_encoder=bert.config, max_len=min(settings.max_len, bert.config.max_len),
+                              pooling=settings.pooling, num_labels=num_labels)
+    return tokenizer, config, {name: t.detach().clone() for name, t in bert.state_dict().items()}
 
 
 def split_validation(texts: Sequence[str], labels: Sequence[str], valid: Rows | None,
@@ -131,17 +156,19 @@ def fit_router_expert(texts: Sequence[str], labels: Sequence[str], names: list[s
 def train_transformers(config: IntentConfig, tokenizer, train: Rows, valid: Rows, names: list[str],
                        settings: RouterSettings, *, unlabelled: Sequence[str] = (), seed: int = 0,
                        device: str = "auto", out_dir: str | Path | None = None,
-                       max_minutes: float | None = None, verbose: bool = True) -> list[tuple]:
+                       max_minutes: float | None = None, verbose: bool = True,
+                       encoder_state: dict | None = None) -> list[tuple]:
     """The ``settings.ensemble`` Transformers, member ``k`` with seed ``seed + k`` and its run
     folder :func:`~.ensemble.member_dir` ``(out_dir, k)``: ``[(model in eval mode, FitResult)]``.
-    Only member 0 prints its epochs."""
+    Only member 0 prints its epochs. ``encoder_state``: the BERT weights every member starts from
+    (``config`` a :class:`~tasks.qa.pretrained.intent.BertIntentConfig`)."""
     fold = _folder(settings.lowercase)
     ids = {name: i for i, name in enumerate(names)}
     train_rows = ([fold(t) for t in train[0]], [ids[y] for y in train[1]])
     valid_rows = ([fold(t) for t in valid[0]], [ids[y] for y in valid[1]])
     jobs = [MemberJob(config, tokenizer, train_rows, valid_rows, [fold(t) for t in unlabelled],
                       settings.train, seed + k, device, member_dir(out_dir, k), max_minutes,
-                      verbose and k == 0)
+                      verbose and k == 0, encoder_state=encoder_state)
             for k in range(settings.ensemble)]
     return train_members(jobs)
 
