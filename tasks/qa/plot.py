@@ -162,7 +162,12 @@ def attention_views(model_dir: str | Path, text: str):
     import torch
 
     from minitransformer import record_attention
-    from minitransformer.pictures.attention_views import AttentionView, token_labels, transformer_views
+    from minitransformer.pictures.attention_views import (
+        AttentionView,
+        causal_lm_views,
+        token_labels,
+        transformer_views,
+    )
 
     from .encoding import pad_ids
     from .inference import load
@@ -171,6 +176,8 @@ def attention_views(model_dir: str | Path, text: str):
     if not text.strip():
         raise ValueError("--input: the question is empty")
     head = load(model_dir)
+    if head.task == "reply" and hasattr(head, "separator"):  # GPT-2 fine-tuned: it reads the prompt
+        return causal_lm_views(head.model, head.tokenizer, text.strip() + head.separator)
     if head.task == "reply":
         return transformer_views(head.model, head.tokenizer, text)
     # intent: the classifier reads the question; match: its sentence encoder does

@@ -115,6 +115,9 @@ def test_intent_from_bert_round_trip_with_the_linear_expert(checkpoints, tmp_pat
     assert [sorted(r) for r in reply] == [["answer", "confidence", "handoff", "intent", "top_intent"]] * 2
     assert router.probs(["where is my order?"]).tolist() == run.model.probs(["where is my order?"]).tolist()
     assert 0.0 <= evaluate(router, "builtin")["accuracy"] <= 1.0
+    from tasks.qa.plot import attention_views
+
+    assert len(attention_views(out, "where is my order?")) == 1
 
 
 def test_match_from_bert_round_trip(checkpoints, tmp_path):
@@ -153,6 +156,10 @@ def test_reply_from_gpt2_round_trip(checkpoints, tmp_path):
     assert replies == run.model.reply(questions[:2]) and all(isinstance(r, str) for r in replies)
     assert predict(generator, questions[0])[0]["handoff"] is False
     assert 0.0 <= evaluate(generator, (questions[:3], answers[:3]))["exact_match"] <= 1.0
+    from tasks.qa.plot import attention_views
+
+    (view,) = attention_views(out, questions[0])  # the causal self-attention over the prompt
+    assert view.name == "self" and len(view.query_labels) == len(generator.prompt(questions[0]))
 
 
 def test_cli_train_ask_evaluate_predict_from_bert(checkpoints, tmp_path, capsys):
