@@ -62,7 +62,7 @@ from minitransformer.nn.text_encoder import TextEncoder
 from minitransformer.tokenizers.gpt2 import GPT2Tokenizer
 from minitransformer.tokenizers.wordpiece import WordPieceTokenizer
 
-__all__ = ["from_hf", "read_hf_weights", "GPT2_ARCHITECTURES", "BERT_ARCHITECTURES"]
+__all__ = ["from_hf", "checkpoint_family", "read_hf_weights", "GPT2_ARCHITECTURES", "BERT_ARCHITECTURES"]
 
 GPT2_ARCHITECTURES = ("GPT2LMHeadModel", "GPT2Model")
 BERT_ARCHITECTURES = ("BertForMaskedLM", "BertModel", "BertForPreTraining")
@@ -91,11 +91,9 @@ def from_hf(directory: str | Path, dtype: torch.dtype = torch.float32):
             configuration (the message names the file and what is wrong).
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{directory}: checkpoint folder not found")
+    family = checkpoint_family(directory)  # refuses a missing folder or another architecture first
     config_file = directory / "config.json"
     config = _read_json(config_file)
-    family = _family(config, config_file)
     weights = _strip_prefixes(read_hf_weights(directory, dtype))
     if family == "gpt2":
         tokenizer = GPT2Tokenizer.from_pretrained(directory)
@@ -177,8 +175,15 @@ def _strip_prefixes(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     return out
 
 
-def _family(config: dict[str, Any], source: Path) -> str:
-    """``"gpt2"`` or ``"bert"``, from ``architectures`` (or ``model_type`` when that is absent)."""
+def checkpoint_family(directory: str | Path) -> str:
+    """``"gpt2"`` or ``"bert"``: what the folder's ``config.json`` says it holds (its
+    ``architectures``, or ``model_type`` when that is absent). Reads no weights, so a wrong folder
+    is refused at once; anything else is a ``ValueError`` naming the file and what it found."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: checkpoint folder not found")
+    source = directory / "config.json"
+    config = _read_json(source)
     architectures = config.get("architectures") or []
     model_type = config.get("model_type")
     if model_type in OUR_MODEL_TYPES:

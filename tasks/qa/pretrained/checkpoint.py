@@ -11,10 +11,9 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
-from minitransformer.interop.huggingface import BERT_ARCHITECTURES, GPT2_ARCHITECTURES
+from minitransformer.interop.huggingface import checkpoint_family as hf_checkpoint_family
 
 __all__ = ["FAMILY_OF_TASK", "check_init_from", "load_bert", "load_gpt2", "load_qa_tokenizer"]
 
@@ -24,27 +23,12 @@ _NAMES = {"bert": "BERT", "gpt2": "GPT-2"}
 
 
 def checkpoint_family(folder: str | Path) -> str:
-    """``"bert"`` or ``"gpt2"`` from the folder's ``config.json``; anything else is refused."""
-    folder = Path(folder)
-    config_file = folder / "config.json"
-    if not folder.is_dir():
-        raise FileNotFoundError(f"--init-from {folder}: checkpoint folder not found")
-    if not config_file.is_file():
-        raise FileNotFoundError(f"--init-from {folder}: no config.json, not a Hugging Face checkpoint folder")
+    """``"bert"`` or ``"gpt2"`` from the folder's ``config.json``
+    (:func:`minitransformer.interop.huggingface.checkpoint_family`); its refusal names the option."""
     try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"--init-from {config_file}: not valid JSON ({err})") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"--init-from {config_file}: expected a JSON object")
-    architectures = config.get("architectures") or []
-    found = architectures[0] if isinstance(architectures, list) and architectures else architectures
-    if found in BERT_ARCHITECTURES or (not found and config.get("model_type") == "bert"):
-        return "bert"
-    if found in GPT2_ARCHITECTURES or (not found and config.get("model_type") == "gpt2"):
-        return "gpt2"
-    what = f"architecture {found!r}" if found else f"model_type {config.get('model_type')!r}"
-    raise ValueError(f"--init-from {folder}: holds {what}, neither a GPT-2 nor a BERT checkpoint")
+        return hf_checkpoint_family(folder)
+    except (OSError, ValueError) as err:
+        raise type(err)(f"--init-from {err}") from None
 
 
 def check_init_from(folder: str | Path, task: str) -> str:
