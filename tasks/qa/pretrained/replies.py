@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from minitransformer import CausalLM
 from minitransformer.generation import generate
 from minitransformer.training import TrainConfig, Trainer, resolve_device, seed_everything
+from tasks.qa.replies.generator import exact_match
 
 from ..bundle import read_info, write_info
 from ..config import ReplySettings
@@ -88,8 +89,7 @@ class GPT2ReplyGenerator:
 
     def evaluate(self, questions: Sequence[str], answers: Sequence[str]) -> dict[str, float]:
         """``exact_match``: the share of replies equal to the answer (spaces at the ends aside)."""
-        replies = self.reply(questions)
-        return {"exact_match": sum(r.strip() == a.strip() for r, a in zip(replies, answers)) / len(answers)}
+        return {"exact_match": exact_match(self.reply(questions), answers)}
 
     def save(self, directory) -> Path:
         """Write the model, the tokenizer's files and ``qa.json`` into ``directory``."""

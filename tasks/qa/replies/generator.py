@@ -27,7 +27,12 @@ from minitransformer.training.seq2seq import build_model, collate, seq2seq_loss
 from ..bundle import read_info, write_info
 from ..config import ReplySettings
 
-__all__ = ["ReplyGenerator", "train_reply_generator"]
+__all__ = ["ReplyGenerator", "exact_match", "train_reply_generator"]
+
+
+def exact_match(replies: Sequence[str], answers: Sequence[str]) -> float:
+    """The share of replies equal to their answer, spaces at the ends aside."""
+    return sum(r.strip() == a.strip() for r, a in zip(replies, answers)) / len(answers)
 
 
 class ReplyGenerator:
@@ -52,8 +57,7 @@ class ReplyGenerator:
 
     def evaluate(self, questions: Sequence[str], answers: Sequence[str]) -> dict[str, float]:
         """``exact_match``: the share of replies equal to the answer (spaces at the ends aside)."""
-        replies = self.reply(questions)
-        return {"exact_match": sum(r.strip() == a.strip() for r, a in zip(replies, answers)) / len(answers)}
+        return {"exact_match": exact_match(self.reply(questions), answers)}
 
     def save(self, directory) -> Path:
         """Write the generator into ``directory`` (see :mod:`tasks.qa.bundle`)."""
