@@ -28,10 +28,10 @@ import torch.nn.functional as F
 from minitransformer import CausalLM
 from minitransformer.generation import generate
 from minitransformer.training import TrainConfig, Trainer, resolve_device, seed_everything
-from tasks.qa.replies.generator import exact_match
 
 from ..bundle import read_info, write_info
 from ..config import ReplySettings
+from ..replies.generator import exact_match
 from .checkpoint import load_gpt2, load_qa_tokenizer
 
 __all__ = ["SEPARATOR", "GPT2ReplyGenerator", "train_gpt2_replies"]
