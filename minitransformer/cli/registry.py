@@ -1,14 +1,14 @@
 """Where the command line finds its task heads: package entry points, read without importing torch.
 
 A head is any importable module that follows the *command protocol* and is named in the entry
-point group ``minitransformer.commands`` of an installed package. Our own heads are declared in
-``pyproject.toml``::
+point group ``minitransformer.commands`` of an installed package, in its ``pyproject.toml``::
 
     [project.entry-points."minitransformer.commands"]
-    recommend = "tasks.recommendation.cli"
+    reviews = "reviews.cli"
 
-and a package of yours adds a fifth head the same way, without touching this package (see the
-documentation page "Add your own head"). The module must define::
+The four heads of this repository are declared the same way in its own ``pyproject.toml``, and a
+package of yours adds a fifth head without touching this package (see the documentation page
+"Add your own head"). The module must define::
 
     HELP: str                                   # one line, shown by `minitransformer --help`
     def add_arguments(parser) -> None: ...      # its actions and options
