@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from minitransformer.cli.registry import Command, find_commands, help_line, load_command
 from minitransformer.errors import UsageError
 
-__all__ = ["main", "build_parser", "PROG", "CORE_COMMANDS"]
+__all__ = ["main", "build_parser", "check_device", "PROG", "CORE_COMMANDS"]
 
 PROG = "minitransformer"
 
@@ -135,6 +135,24 @@ def _run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_device(device: str | None) -> None:
+    """Refuse ``--device cuda`` (or ``cuda:N``, ``mps``) on a machine that does not have it,
+    before any work: every command, training or not, gets the same one-line error."""
+    if device is None or device in ("auto", "cpu"):
+        return
+    import torch  # only now: `--help` stays fast
+
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device.partition(":")[2] or 0)
+        if index >= count:
+            have = f"{count} CUDA device(s)" if count else "no CUDA device"
+            raise UsageError(f"--device {device}: this machine has {have} (torch {torch.__version__}); "
+                             "use --device cpu or auto")
+    elif device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UsageError("--device mps: Apple's MPS is not available on this machine; use --device cpu or auto")
+
+
 def _first_line(err: BaseException) -> str:
     lines = str(err).strip().splitlines()
     return lines[0].strip() if lines else type(err).__name__
@@ -152,8 +170,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
+        check_device(getattr(args, "device", None))
         status = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try
         return 0 if status is None else int(status)
+    except BrokenPipeError:  # `minitransformer ... | head`: the reader left; end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except SystemExit as exit_:  # --help / --version, or a task calling sys.exit
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else _fail(str(code), 1))

@@ -21,7 +21,8 @@ from typing import Any
 from minitransformer.errors import UsageError
 
 __all__ = ["number", "positive_int", "non_negative_int", "positive_float", "non_negative_float",
-           "fraction", "device", "add_common_options", "add_task_actions", "require", "write_json"]
+           "fraction", "device", "add_common_options", "add_task_actions", "require", "write_json",
+           "USE_OPTIONS", "TRAIN_OPTIONS"]
 
 
 def number(kind: type, minimum: float, maximum: float = float("inf"), *, low_open: bool = False,
@@ -97,21 +98,28 @@ def add_common_options(parser: argparse.ArgumentParser, skip: Sequence[str] = ()
             parser.add_argument(*flags, **kwargs)
 
 
-#: the common options a ``simulate`` action does without (it trains nothing and reads no data)
-_NOT_FOR_SIMULATE = ("data", "out", "model", "epochs", "batch_size", "lr", "device", "max_minutes", "resume",
-                     "json")
+#: the common options of the actions that use a trained model (evaluate, predict, ask, chat):
+#: no training options (``--epochs``, ``--lr``, ``--max-minutes``, ``--resume``, ``--out``) there
+USE_OPTIONS = ("data", "model", "batch_size", "seed", "device", "json", "debug")
+#: the common options of ``train``; ``--resume`` only for a head that can resume (``resume=True``)
+TRAIN_OPTIONS = ("data", "out", "model", "epochs", "batch_size", "lr", "seed", "device", "max_minutes",
+                 "resume", "json", "debug")
+_ALL = set(TRAIN_OPTIONS)
 
 
 def add_task_actions(parser: argparse.ArgumentParser,
                      actions: Sequence[str] = ("train", "evaluate", "predict"),
-                     common: bool = True) -> dict[str, argparse.ArgumentParser]:
+                     common: bool = True, resume: bool = False) -> dict[str, argparse.ArgumentParser]:
     """Add sub-commands ``actions`` to a task's parser; ``args.action`` names the chosen one.
 
-    A ``simulate`` action (write a task's built-in seeded data set) always gets ``--out FILE``,
-    ``--seed`` and ``--debug`` only; the task adds its generator's own options.
+    Each action lists only its own options: ``train`` gets :data:`TRAIN_OPTIONS` (``--resume``
+    only when the head can resume a run, ``resume=True``); ``evaluate``, ``predict`` and any
+    other action using a trained model get :data:`USE_OPTIONS`; a ``simulate`` action (write a
+    task's built-in seeded data set) gets ``--out FILE``, ``--seed`` and ``--debug``. The head
+    adds its own options to the parsers returned.
 
     Returns:
-        ``{action: its parser}``, each with :func:`add_common_options` when ``common``.
+        ``{action: its parser}``; the common options are left out when ``common`` is false.
     """
     helps = {"train": "train a model", "evaluate": "evaluate a trained model on labelled data",
              "predict": "predict with a trained model", "simulate": "write the built-in seeded data set"}
@@ -121,9 +129,11 @@ def add_task_actions(parser: argparse.ArgumentParser,
         p = sub.add_parser(action, help=helps.get(action, action), description=helps.get(action))
         if action == "simulate":
             p.add_argument("--out", type=Path, metavar="FILE", help="the CSV file to write")
-            add_common_options(p, skip=_NOT_FOR_SIMULATE)
+            add_common_options(p, skip=_ALL - {"seed", "debug"})
         elif common:
-            add_common_options(p)
+            keep = set(TRAIN_OPTIONS) - ({"resume"} if not resume else set()) if action == "train" \
+                else set(USE_OPTIONS)
+            add_common_options(p, skip=_ALL - keep)
         out[action] = p
     return out
 

@@ -113,6 +113,18 @@ class EncoderConfig(ConfigBase):
         self._check_common()
         self._check_positive("num_layers")
 
+    def approximate_parameters(self, embedding_rows: int = 0) -> int:
+        """About how many weights this encoder has, to check a size before allocating it:
+        ``num_layers · (4·d_model² + 2·d_model·dim_feedforward)`` (attention and feed-forward
+        matrices) plus ``embedding_rows · d_model`` (an embedding table of that many rows).
+
+        Examples:
+            >>> EncoderConfig(d_model=64, nhead=4, num_layers=2, dim_feedforward=256).approximate_parameters(100)
+            104704
+        """
+        d, layers = self.d_model, self.num_layers
+        return layers * (4 * d * d + 2 * d * self.dim_feedforward) + embedding_rows * d
+
 
 @dataclass
 class TransformerConfig(ConfigBase):

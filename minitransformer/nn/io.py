@@ -30,10 +30,20 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
 
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s folder, with the permissions ``open`` would give a new
+    file (``0o666`` less the umask; ``mkstemp`` alone makes it private, ``0o600``)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return fd, tmp
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -88,7 +98,7 @@ def _unique_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 def atomic_save_safetensors(module: torch.nn.Module, path: str | Path) -> None:
     """Save ``module``'s weights to ``path`` atomically."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(path)
     os.close(fd)
     try:
         save_file(_unique_tensors(module), tmp, metadata={"format": "pt"})

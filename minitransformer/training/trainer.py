@@ -40,6 +40,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from minitransformer.errors import NonFiniteGradientError, NonFiniteLossError
+from minitransformer.files.run_folder import claim_run_folder
 from minitransformer.nn.io import WEIGHTS_NAME, save_json
 from minitransformer.training.checkpoint import (
     CHECKPOINTS_DIR,
@@ -111,6 +112,14 @@ def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
     groups = [g for g in ({"params": decay, "weight_decay": cfg.weight_decay},
                           {"params": no_decay, "weight_decay": 0.0}) if g["params"]]
     return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def _run_dir_of(resume: str | Path | None) -> Path | None:
+    """The run folder that ``resume`` (a run folder or one of its checkpoints) belongs to."""
+    if resume is None:
+        return None
+    path = Path(resume)
+    return path.parent.parent if path.parent.name == CHECKPOINTS_DIR else path
 
 
 class Trainer:
@@ -527,6 +536,13 @@ class Trainer:
             ValueError: ``out_dir`` already holds a run and ``resume`` is not given; the
                 ``monitor`` is not among the validation metrics.
         """
+        folder = self.out_dir if self.out_dir is not None else _run_dir_of(resume)
+        folder = folder if self.is_main else None
+        with claim_run_folder(folder, resume=resume is not None, option="out_dir"):
+            return self._fit(resume)
+
+    def _fit(self, resume: str | Path | None) -> FitResult:
+        """:meth:`fit`, with the run folder held by this process."""
         cfg = self.config
         fit_start = time.monotonic()
         seed_everything(cfg.seed + self.rank)

@@ -27,7 +27,7 @@ CALLS = []
 
 
 def add_arguments(parser):
-    actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "export"))
+    actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "export"), resume=True)
     actions["train"].add_argument("--max-len", type=int, default=50)
 
 
@@ -208,6 +208,26 @@ def test_task_action_help_shows_the_common_options(capsys, fake_task):
     for option in ("--data", "--out", "--model", "--epochs", "--batch-size", "--lr", "--seed", "--device",
                    "--max-minutes", "--resume", "--json", "--debug", "--max-len"):
         assert option in out
+
+
+@pytest.mark.parametrize("action", ["evaluate", "predict", "export"])
+def test_actions_using_a_model_list_only_their_own_options(capsys, fake_task, action):
+    """No training options where nothing is trained: a reader of ``predict --help`` sees what
+    ``predict`` takes."""
+    status, out, _ = run_main(capsys, "fake", action, "--help")
+    assert status == 0
+    for option in ("--data", "--model", "--batch-size", "--seed", "--device", "--json", "--debug"):
+        assert option in out
+    for option in ("--epochs", "--lr", "--max-minutes", "--resume", "--out"):
+        assert option not in out
+
+
+def test_resume_is_offered_only_by_heads_that_can_resume():
+    parser = argparse.ArgumentParser()
+    actions = cli_options.add_task_actions(parser, actions=("train",))
+    assert "--resume" not in actions["train"].format_help()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--resume", "runs/old"])
 
 
 @pytest.mark.parametrize("argv, fragment", [

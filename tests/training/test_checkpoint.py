@@ -251,7 +251,7 @@ def test_resume_with_other_settings_is_refused(helpers, uninterrupted):
 
 def test_a_new_run_refuses_to_overwrite_an_existing_one(helpers, uninterrupted):
     out, _, _ = uninterrupted
-    with pytest.raises(ValueError, match="already holds a training run"):
+    with pytest.raises(ValueError, match="already holds files"):
         helpers["train"](out)
 
 
