@@ -34,10 +34,15 @@ def _temporary_beside(path: Path) -> tuple[int, str]:
     """A new temporary file in ``path``'s folder, with the permissions ``open`` would give a new
     file (``0o666`` less the umask; ``mkstemp`` alone makes it private, ``0o600``)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, _open_mode())
+    return fd, tmp
+
+
+def _open_mode() -> int:
+    """The permissions ``open`` gives a new file: ``0o666`` less the umask."""
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return fd, tmp
+    return 0o666 & ~umask
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -102,6 +107,7 @@ def atomic_save_safetensors(module: torch.nn.Module, path: str | Path) -> None:
     os.close(fd)
     try:
         save_file(_unique_tensors(module), tmp, metadata={"format": "pt"})
+        os.chmod(tmp, _open_mode())  # safetensors writes a new, private (0o600) file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -132,6 +132,9 @@ def save_checkpoint(run_dir: str | Path, model: nn.Module, state: dict[str, Any]
         name = f"step-{int(state['step']):08d}-{n}"
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.", suffix=".tmp"))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # what mkdir gives (mkdtemp's folder is private, 0o700)
         atomic_save_safetensors(model, tmp / WEIGHTS_NAME)
         config = model_config_dict(model)
         if config is not None:
