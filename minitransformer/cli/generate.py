@@ -23,9 +23,11 @@ from pathlib import Path
 from minitransformer.cli.options import (
     device,
     fraction,
-    non_negative_int,
+    json_file,
+    path,
     positive_float,
     positive_int,
+    seed,
     write_json,
 )
 from minitransformer.errors import UsageError
@@ -35,7 +37,7 @@ HELP = "continue a prompt with a GPT-2 checkpoint (greedy, sampling or beam sear
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", help="the text to continue")
-    parser.add_argument("--model", type=Path, required=True, metavar="DIR",
+    parser.add_argument("--model", type=path, required=True, metavar="DIR",
                         help="a Hugging Face GPT-2 folder, or a CausalLM saved with save_pretrained")
     parser.add_argument("--max-new-tokens", type=positive_int, default=40, metavar="N",
                         help="tokens to add at most (default 40)")
@@ -48,11 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=fraction, metavar="P", help="sample from the nucleus of mass P")
     parser.add_argument("--num-beams", type=positive_int, default=4, metavar="N",
                         help="beam width (default 4)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
+    parser.add_argument("--seed", type=seed, default=0, metavar="N",
                         help="sampling seed (default 0)")
     parser.add_argument("--device", type=device, default="auto",
                         help="auto|cpu|cuda|cuda:N|mps (default auto)")
-    parser.add_argument("--json", metavar="FILE", help="also write the result as JSON ('-' = stdout)")
+    parser.add_argument("--json", type=json_file, metavar="FILE",
+                        help="also write the result as JSON ('-' = stdout)")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
 
 

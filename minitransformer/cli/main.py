@@ -150,7 +150,8 @@ def check_device(device: str | None) -> None:
             raise UsageError(f"--device {device}: this machine has {have} (torch {torch.__version__}); "
                              "use --device cpu or auto")
     elif device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UsageError("--device mps: Apple's MPS is not available on this machine; use --device cpu or auto")
+        raise UsageError("--device mps: Apple's MPS is not available on this machine; "
+                         "use --device cpu or auto")
 
 
 def _first_line(err: BaseException) -> str:

@@ -21,8 +21,8 @@ from typing import Any
 from minitransformer.errors import UsageError
 
 __all__ = ["number", "positive_int", "non_negative_int", "positive_float", "non_negative_float",
-           "fraction", "device", "add_common_options", "add_task_actions", "require", "write_json",
-           "USE_OPTIONS", "TRAIN_OPTIONS"]
+           "fraction", "seed", "path", "json_file", "device", "add_common_options", "add_task_actions",
+           "require", "write_json", "USE_OPTIONS", "TRAIN_OPTIONS"]
 
 
 def number(kind: type, minimum: float, maximum: float = float("inf"), *, low_open: bool = False,
@@ -50,11 +50,28 @@ def number(kind: type, minimum: float, maximum: float = float("inf"), *, low_ope
 
 positive_int = number(int, 1, description="a positive integer")
 non_negative_int = number(int, 0, description="a non-negative integer")
+#: random seeds go to Python, NumPy and torch: all three take 0 .. 2**32 - 1
+seed = number(int, 0, 2**32 - 1, description="an integer from 0 to 4294967295")
 positive_float = number(float, 0.0, 1e300, low_open=True, description="a positive number")
 non_negative_float = number(float, 0.0, 1e300, description="a non-negative number")
 fraction = number(float, 0.0, 1.0, low_open=True, description="a number in (0, 1]")
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def path(text: str) -> Path:
+    """A file or folder option: an empty value (often an unset shell variable, ``--data "$X"``)
+    is refused instead of meaning the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file or folder name, got {text!r}")
+    return Path(text)
+
+
+def json_file(text: str) -> str:
+    """``--json FILE`` (``-`` = standard output); an empty value is refused like :func:`path`'s."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file name or '-', got {text!r}")
+    return text
 
 
 def device(text: str) -> str:
@@ -77,20 +94,21 @@ def add_common_options(parser: argparse.ArgumentParser, skip: Sequence[str] = ()
     ``FileNotFoundError``/``UsageError`` with the path in the message).
     """
     options = {
-        "data": (("--data",), dict(type=Path, metavar="PATH", help="input data file or directory")),
-        "out": (("--out",), dict(type=Path, metavar="DIR", help="output / run directory")),
-        "model": (("--model",), dict(type=Path, metavar="DIR", help="trained model directory to load")),
+        "data": (("--data",), dict(type=path, metavar="PATH", help="input data file or directory")),
+        "out": (("--out",), dict(type=path, metavar="DIR", help="output / run directory")),
+        "model": (("--model",), dict(type=path, metavar="DIR", help="trained model directory to load")),
         "epochs": (("--epochs",), dict(type=positive_int, metavar="N", help="training epochs")),
         "batch_size": (("--batch-size",), dict(type=positive_int, metavar="N", help="batch size")),
         "lr": (("--lr",), dict(type=positive_float, metavar="X", help="peak learning rate")),
-        "seed": (("--seed",), dict(type=non_negative_int, default=0, metavar="N",
+        "seed": (("--seed",), dict(type=seed, default=0, metavar="N",
                                    help="random seed (default 0)")),
         "device": (("--device",), dict(type=device, default="auto",
                                        help="auto|cpu|cuda|cuda:N|mps (default auto)")),
         "max_minutes": (("--max-minutes",), dict(type=positive_float, metavar="X",
                                                  help="stop training after X minutes, keep the best model")),
-        "resume": (("--resume",), dict(type=Path, metavar="DIR", help="resume an interrupted run")),
-        "json": (("--json",), dict(metavar="FILE", help="also write results as JSON ('-' = stdout)")),
+        "resume": (("--resume",), dict(type=path, metavar="DIR", help="resume an interrupted run")),
+        "json": (("--json",), dict(type=json_file, metavar="FILE",
+                                   help="also write results as JSON ('-' = stdout)")),
         "debug": (("--debug",), dict(action="store_true", help="show full tracebacks on errors")),
     }
     for name, (flags, kwargs) in options.items():
@@ -128,7 +146,7 @@ def add_task_actions(parser: argparse.ArgumentParser,
     for action in actions:
         p = sub.add_parser(action, help=helps.get(action, action), description=helps.get(action))
         if action == "simulate":
-            p.add_argument("--out", type=Path, metavar="FILE", help="the CSV file to write")
+            p.add_argument("--out", type=path, metavar="FILE", help="the CSV file to write")
             add_common_options(p, skip=_ALL - {"seed", "debug"})
         elif common:
             keep = set(TRAIN_OPTIONS) - ({"resume"} if not resume else set()) if action == "train" \

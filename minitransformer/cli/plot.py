@@ -44,6 +44,7 @@ import warnings
 from pathlib import Path
 
 from minitransformer.cli.main import PROG
+from minitransformer.cli.options import path
 from minitransformer.cli.registry import find_commands, load_command
 from minitransformer.errors import UsageError
 
@@ -58,11 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     attention = sub.add_parser("attention", help="attention heatmaps of a trained model on one input",
                                description="Attention heatmaps (one per layer and head) of a trained model "
                                            "on one input.")
-    attention.add_argument("--model", type=Path, required=True, metavar="DIR", help="trained model directory")
+    attention.add_argument("--model", type=path, required=True, metavar="DIR", help="trained model directory")
     attention.add_argument("--input", required=True, metavar="TEXT",
                            help="a question or text, or raw item ids of a history (oldest first), or "
                                 "token ids for a core model saved without a tokenizer")
-    attention.add_argument("--out", type=Path, default=Path("attention.png"), metavar="PNG",
+    attention.add_argument("--out", type=path, default=Path("attention.png"), metavar="PNG",
                            help="picture to write (default attention.png)")
     attention.add_argument("--layers", nargs="+", metavar="L",
                            help="attention maps to draw: positions (0, -1) or parts of module names "
@@ -71,9 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     curves = sub.add_parser("curves", help="training curves of a run's metrics.jsonl",
                             description="Training curves (loss, validation metrics, learning rate) of a "
                                         "run directory's metrics.jsonl.")
-    curves.add_argument("--run", type=Path, required=True, metavar="DIR",
+    curves.add_argument("--run", type=path, required=True, metavar="DIR",
                         help="run directory (or its metrics.jsonl)")
-    curves.add_argument("--out", type=Path, default=Path("curves.png"), metavar="PNG",
+    curves.add_argument("--out", type=path, default=Path("curves.png"), metavar="PNG",
                         help="picture to write (default curves.png)")
     curves.add_argument("--keys", nargs="+", metavar="KEY", help="quantities to draw; default all")
     curves.add_argument("--title", default=None, help="figure title")
