@@ -8,6 +8,8 @@
   stopping, final fit), saved in ``train_config.json`` under ``"task"``.
 * :func:`training_defaults`, :func:`default_config`, :func:`default_settings` -- the defaults,
   which depend on the data's format and on the model.
+* :func:`read_config` -- a model folder's ``config.json``, read as data: every value of the
+  type its field declares, before a model is built from it.
 
 The defaults were chosen on Amazon Beauty to fit 20 minutes on 2 CPU cores: SASRec, full-softmax
 cross-entropy at every position, d_model 64, 2 layers, 1 head, dropout 0.3, max-len 50, batch
@@ -24,13 +26,20 @@ history cut at a random item with that item masked (``last_item_prob``).
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import types
+import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
+from minitransformer.errors import CheckpointError
+from minitransformer.files.tables import decode_utf8
 from minitransformer.nn.config import ConfigBase, EncoderConfig
 
 __all__ = ["MODEL_KINDS", "LOSSES", "RecommenderConfig", "TrainSettings", "encoder_config",
-           "training_defaults", "default_config", "default_settings"]
+           "training_defaults", "default_config", "default_settings", "read_config"]
 
 MODEL_KINDS = ("sasrec", "bert4rec")
 LOSSES = ("ce", "bce", "gbce")
@@ -111,12 +120,16 @@ class TrainSettings:
     * ``batch_size`` sequences and at most ``max_tokens`` item positions per batch.
     * BERT4Rec: ``mask_prob`` of the items masked; ``last_item_prob`` of the examples a history
       cut at a random item, that item masked.
-    * ``eval_users``: validation users scored each epoch (0 = all).
+    * ``eval_users``: validation users scored each epoch (a seeded sample; ``None`` = all).
     * ``epochs``, ``lr``, ``warmup_steps``, ``min_lr_ratio``: AdamW with a linear warm-up and a
       cosine to ``min_lr_ratio x lr``; ``patience``: epochs without a better validation
       NDCG@10 before stopping (``None`` = never stop early).
     * ``final_epochs``: then this many epochs with the validation items put back (0 = keep the
       validation-best model).
+
+    Every value is checked here, so that a wrong one is refused before a training writes
+    anything: counts are positive integers (``warmup_steps`` and ``final_epochs`` may be 0),
+    ``lr`` a finite positive number, probabilities and ``min_lr_ratio`` in [0, 1].
     """
 
     loss: str = "ce"
@@ -125,7 +138,7 @@ class TrainSettings:
     max_tokens: int = 6400  # positions per batch (128 sequences x max-len 50)
     mask_prob: float = 0.2
     last_item_prob: float = 0.5
-    eval_users: int = 3000
+    eval_users: int | None = 3000
     epochs: int = DEFAULT_EPOCHS["sasrec"]
     lr: float = 3e-3
     warmup_steps: int = 100
@@ -138,10 +151,32 @@ class TrainSettings:
             raise ValueError(f"loss: expected one of {LOSSES}, got {self.loss!r}")
         for name in ("mask_prob", "last_item_prob"):
             value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
+            if not _is_number(value) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"--{name.replace('_', '-')}: expected a probability in [0, 1], got {value}")
-        if self.final_epochs < 0:
+        if self.final_epochs is None or not _is_count(self.final_epochs, 0):
             raise ValueError(f"--final-epochs: expected an integer >= 0, got {self.final_epochs}")
+        counts = (("negatives", 1, False), ("batch_size", 1, False), ("max_tokens", 1, False),
+                  ("epochs", 1, False), ("warmup_steps", 0, False),
+                  ("eval_users", 1, True), ("patience", 1, True))  # (name, lowest, None allowed)
+        for name, low, optional in counts:
+            value = getattr(self, name)
+            if not (optional and value is None) and not _is_count(value, low):
+                expected = ("a positive integer" if low == 1 else "an integer >= 0") + (" or None" * optional)
+                raise ValueError(f"{name}: expected {expected}, got {value!r}")
+        if not _is_number(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr: expected a finite positive number, got {self.lr!r}")
+        if not _is_number(self.min_lr_ratio) or not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio: expected a number in [0, 1], got {self.min_lr_ratio!r}")
+
+
+def _is_count(value, low: int) -> bool:
+    """``value`` is an integer (not a bool) of at least ``low``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value) -> bool:
+    """``value`` is a finite int or float (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def training_defaults(fmt: str, model: str) -> dict[str, float]:
@@ -177,3 +212,77 @@ def default_settings(fmt: str, model: str) -> TrainSettings:
     return dataclasses.replace(TrainSettings(), epochs=int(defaults["epochs"]),
                                patience=int(defaults["patience"]),
                                final_epochs=int(defaults["final_epochs"]))
+
+
+def read_config(path: str | Path) -> RecommenderConfig:
+    """The :class:`RecommenderConfig` saved at ``path`` (a model folder's ``config.json``), read as
+    data: not JSON, a value of the wrong type (``"d_model": "64"``), an unknown key or a value
+    out of range is refused in one line naming the file
+    (:class:`~minitransformer.errors.CheckpointError`), before any tensor is allocated.
+
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> path = Path(tempfile.mkdtemp()) / "config.json"
+        >>> RecommenderConfig(num_items=5).to_json_file(path)
+        >>> read_config(path).num_items
+        5
+        >>> _ = path.write_text('{"num_items": 5, "encoder": {"dropout": "high"}}')
+        >>> read_config(path)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        minitransformer.errors.CheckpointError: ...config.json: encoder.dropout: expected float, got 'high'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: config file not found")
+    try:
+        data = json.loads(decode_utf8(path.read_bytes(), path))
+    except RecursionError:
+        raise CheckpointError(f"{path}: not valid JSON (nested too deeply)") from None
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
+    except ValueError as err:  # not UTF-8
+        raise CheckpointError(str(err)) from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    _check_types(RecommenderConfig, data, path)
+    if isinstance(data.get("encoder"), dict):
+        _check_types(EncoderConfig, data["encoder"], path, "encoder.")
+    try:
+        return RecommenderConfig.from_dict(data, source=str(path))
+    except (TypeError, ValueError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def _check_types(cls: type, data: dict, path: Path, prefix: str = "") -> None:
+    """Refuse a value in ``data`` that is not of the type its field of ``cls`` declares (an int
+    is a float too, a bool is not an int; numbers must be finite)."""
+    hints = typing.get_type_hints(cls)
+    for item in dataclasses.fields(cls):
+        if item.name not in data:
+            continue  # a missing key takes the default; unknown keys are from_dict's to refuse
+        hint, value = hints[item.name], data[item.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        kinds = typing.get_args(hint) if union else (hint,)
+        if not any(_is_a(value, kind) for kind in kinds):
+            names = " or ".join("null" if kind is type(None) else
+                                "an object" if isinstance(kind, type) and issubclass(kind, ConfigBase)
+                                else kind.__name__ for kind in kinds)
+            shown = repr(value[:40] if isinstance(value, str) else value)[:60]
+            raise CheckpointError(f"{path}: {prefix}{item.name}: expected {names}, got {shown}")
+
+
+def _is_a(value, kind) -> bool:
+    if kind is type(None):
+        return value is None
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return _is_number(value)
+    if isinstance(kind, type) and issubclass(kind, ConfigBase):
+        return isinstance(value, dict)
+    return isinstance(value, kind)

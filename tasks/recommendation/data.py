@@ -4,15 +4,24 @@ Formats (``--format auto`` picks one, see :func:`detect_format`):
 
 * ``sequence`` -- one user per line: ``user item item ...`` (chronological). S3-Rec, LastFM.
 * ``pairs``    -- one interaction per line: ``user item``, chronological within each user.
-* ``csv``      -- a header with ``user_id,item_id,timestamp`` (other columns ignored); rows are
-  sorted by timestamp per user, ties keep the file order (a stable sort).
+* ``csv``      -- a header with ``user_id,item_id,timestamp`` (other columns ignored; the names
+  in any case); rows are sorted by timestamp per user, ties keep the file order (a stable sort).
+  A timestamp is Unix seconds (``1709301900``) or an ISO-8601 time (``2024-03-01 14:05:00``,
+  ``2024-03-01``; without a zone read as UTC), see :func:`parse_timestamp`. Every row needs all
+  three: an empty cell is refused naming the file, the line and the column.
 * ``ml1m``     -- the pre-split gSASRec MovieLens-1M folder (``train/input.txt``,
   ``val/input.txt``, ``val/output.txt``, ``test/output.txt``; one line per user, no user id).
 
 Item ids in the files are arbitrary tokens; :class:`ItemMap` maps them to ``1..N`` in order of
 first appearance (``0`` is the padding id), and is saved beside the model as ``item_map.json``
-(``{"items": [raw id of item 1, raw id of item 2, ...]}``), the one file of this head's own that
-a model folder holds besides the core's ``config.json`` and ``model.safetensors``.
+(``{"items": [raw id of item 1, raw id of item 2, ...], "columns": [...]}``; ``columns``, the
+CSV columns the model was trained from, only for the ``csv`` format), the one file of this
+head's own that a model folder holds besides the core's ``config.json`` and ``model.safetensors``.
+
+Every file is read as UTF-8 text (a byte-order mark is fine); other bytes, NUL bytes, a
+malformed CSV or a line that does not fit its format are refused in one line naming the file
+and the line. CSV files go through the package's one reader,
+:func:`minitransformer.files.tables.read_csv`.
 
 Leave-one-out split of a user's sequence ``s_1 .. s_n`` (n >= 3)::
 
@@ -30,16 +39,20 @@ data of the final fit (``recommend train --final-epochs``). The test item is nev
 
 from __future__ import annotations
 
-import csv
+import io
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
+from minitransformer.errors import CheckpointError
+from minitransformer.files.tables import compare_columns, decode_utf8, read_csv
 from minitransformer.nn.io import save_json
 
-__all__ = ["ItemMap", "EvalSet", "Split", "FORMATS", "ITEM_MAP_NAME", "detect_format", "load_sequences",
-           "leave_one_out", "load_split"]
+__all__ = ["ItemMap", "EvalSet", "Split", "FORMATS", "CSV_COLUMNS", "ITEM_MAP_NAME", "detect_format",
+           "load_sequences", "leave_one_out", "load_split", "parse_timestamp"]
 
 FORMATS = ("auto", "sequence", "pairs", "csv", "ml1m")
 CSV_COLUMNS = ("user_id", "item_id", "timestamp")
@@ -48,10 +61,15 @@ ITEM_MAP_NAME = "item_map.json"  # the item map's file name in a model folder
 
 @dataclass
 class ItemMap:
-    """Raw item token <-> contiguous id ``1..N`` (0 = padding)."""
+    """Raw item token <-> contiguous id ``1..N`` (0 = padding).
+
+    ``columns``: the CSV columns the items were read from (``None`` for the other formats, and in
+    the item maps of models saved before it was recorded); ``evaluate`` checks a CSV against them.
+    """
 
     tokens: list[str] = field(default_factory=list)  # tokens[i - 1] is the raw id of item i
     index: dict[str, int] = field(default_factory=dict)
+    columns: list[str] | None = None
 
     def add(self, token: str) -> int:
         if token not in self.index:
@@ -71,18 +89,36 @@ class ItemMap:
         return ids, [t for t in tokens if t not in self.index]
 
     def save(self, path: str | Path) -> None:
-        save_json(path, {"items": self.tokens}, indent=None)
+        payload = {"items": self.tokens, **({"columns": self.columns} if self.columns else {})}
+        save_json(path, payload, indent=None)
 
     @classmethod
     def load(cls, path: str | Path) -> ItemMap:
+        """The item map saved at ``path``; a file that is not one is refused naming it
+        (:class:`~minitransformer.errors.CheckpointError`)."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: item map not found (is this a recommendation model directory?)")
         try:
-            tokens = json.loads(path.read_text(encoding="utf-8"))["items"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}: not a valid item map ({err})") from None
-        return cls(list(tokens), {t: i + 1 for i, t in enumerate(tokens)})
+            payload = json.loads(decode_utf8(path.read_bytes(), path))
+        except RecursionError:
+            raise CheckpointError(f"{path}: not a valid item map (JSON nested too deeply)") from None
+        except json.JSONDecodeError as err:
+            raise CheckpointError(f"{path}: not a valid item map (not JSON: {err})") from None
+        except ValueError as err:  # not UTF-8
+            raise CheckpointError(str(err)) from None
+        tokens = payload.get("items") if isinstance(payload, dict) else None
+        if not isinstance(tokens, list) or not all(isinstance(t, str) and t.strip() for t in tokens):
+            raise CheckpointError(f'{path}: not a valid item map (expected {{"items": [item id, ...]}} '
+                                  "with item ids as non-empty strings)")
+        if not tokens or len(set(tokens)) != len(tokens):
+            problem = "no items" if not tokens else "an item twice"
+            raise CheckpointError(f"{path}: not a valid item map ({problem})")
+        columns = payload.get("columns")
+        if columns is not None and not (isinstance(columns, list)
+                                        and all(isinstance(c, str) for c in columns)):
+            raise CheckpointError(f"{path}: not a valid item map (columns: expected a list of column names)")
+        return cls(list(tokens), {t: i + 1 for i, t in enumerate(tokens)}, columns)
 
 
 @dataclass
@@ -126,20 +162,41 @@ class Split:
         return sequences
 
 
-def _lines(path: Path):
-    """(line number, stripped line) for non-blank lines; a clear error for unreadable files."""
+def _read_text(path: Path) -> str:
+    """The whole file as text (UTF-8, a byte-order mark allowed); other bytes and NUL bytes are
+    refused naming the file and the line."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: expected a data file, got a folder")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: data file not found")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if line:
-                yield number, line
+    text = decode_utf8(path.read_bytes(), path)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValueError(f"{path}, line {line}: a NUL byte; this is not a text file")
+    return text
+
+
+def _lines(path: Path):
+    """(line number, stripped line) for the non-blank lines of a text file."""
+    for number, line in enumerate(io.StringIO(_read_text(path), newline=None), start=1):
+        line = line.strip()
+        if line:
+            yield number, line
+
+
+def _looks_like_csv(first_line: str) -> bool:
+    """A header of the ``csv`` format: all of ``user_id,item_id,timestamp``, or a comma-separated
+    line naming one of them or one that cannot be a ``sequence`` line (a single word)."""
+    names = [c.strip().lower() for c in first_line.split(",")]
+    if all(c in names for c in CSV_COLUMNS):
+        return True
+    return len(names) >= 2 and (any(c in names for c in CSV_COLUMNS) or len(first_line.split()) < 2)
 
 
 def detect_format(path: str | Path) -> str:
-    """``ml1m`` for a folder with ``train/input.txt``; ``csv`` when the first line is a header
-    with ``user_id,item_id,timestamp``; ``pairs`` when every line has two fields and some user
+    """``ml1m`` for a folder with ``train/input.txt``; ``csv`` when the first line is a
+    comma-separated header (with ``user_id,item_id,timestamp``, or naming one of them: the
+    reader then names what is missing); ``pairs`` when every line has two fields and some user
     appears on several lines; otherwise ``sequence``."""
     path = Path(path)
     if path.is_dir():
@@ -149,8 +206,7 @@ def detect_format(path: str | Path) -> str:
     first = next(_lines(path), None)
     if first is None:
         raise ValueError(f"{path}: the file is empty (no interactions)")
-    header = [c.strip().lower() for c in first[1].split(",")]
-    if all(c in header for c in CSV_COLUMNS):
+    if _looks_like_csv(first[1]):
         return "csv"
     users, all_pairs, repeated = set(), True, False
     for _, line in _lines(path):
@@ -163,8 +219,12 @@ def detect_format(path: str | Path) -> str:
     return "pairs" if all_pairs and repeated else "sequence"
 
 
-def load_sequences(path: str | Path, fmt: str = "auto") -> tuple[dict[str, list[str]], str]:
-    """Read ``sequence``/``pairs``/``csv`` -> ``({user: [item tokens, chronological]}, format)``."""
+def load_sequences(path: str | Path, fmt: str = "auto",
+                   columns: list[str] | None = None) -> tuple[dict[str, list[str]], str]:
+    """Read ``sequence``/``pairs``/``csv`` -> ``({user: [item tokens, chronological]}, format)``.
+
+    ``columns``: the CSV columns a model was trained from (its item map's); a ``csv`` file
+    lacking one of them is refused, listing what is missing and what is extra."""
     path = Path(path)
     if fmt not in FORMATS:
         raise ValueError(f"--format: expected one of {FORMATS}, got {fmt!r}")
@@ -174,17 +234,17 @@ def load_sequences(path: str | Path, fmt: str = "auto") -> tuple[dict[str, list[
         for number, line in _lines(path):
             fields = line.split()
             if len(fields) < 2:
-                raise ValueError(f"{path}: line {number}: expected 'user item [item ...]', got {line!r}")
+                raise ValueError(f"{path}, line {number}: expected 'user item [item ...]', got {line[:60]!r}")
             seqs[fields[0]].extend(fields[1:])
     elif fmt == "pairs":
         for number, line in _lines(path):
             fields = line.split()
             if len(fields) != 2:
-                raise ValueError(f"{path}: line {number}: expected 'user item' (2 fields), "
-                                 f"got {len(fields)} field(s): {line!r}")
+                raise ValueError(f"{path}, line {number}: expected 'user item' (2 fields), "
+                                 f"got {len(fields)} field(s): {line[:60]!r}")
             seqs[fields[0]].append(fields[1])
     elif fmt == "csv":
-        seqs = _load_csv(path)
+        seqs = _load_csv(path, columns)
     else:
         raise ValueError(f"{path}: format {fmt!r} is not a single file (use load_split)")
     if not seqs:
@@ -192,34 +252,63 @@ def load_sequences(path: str | Path, fmt: str = "auto") -> tuple[dict[str, list[
     return dict(seqs), fmt
 
 
-def _load_csv(path: Path) -> dict[str, list[str]]:
+def parse_timestamp(text: str) -> float:
+    """A CSV timestamp as seconds since 1970-01-01 UTC: Unix seconds, or an ISO-8601 date or time
+    (without a zone it is read as UTC; with one, converted). NaN and infinities are refused.
+
+    Both conventions give the same scale, so only the order of a shopper's purchases matters.
+
+    Examples:
+        >>> parse_timestamp("1709301900"), parse_timestamp("2024-03-01 14:05:00")
+        (1709301900.0, 1709301900.0)
+        >>> parse_timestamp("2024-03-01"), parse_timestamp("2024-03-01T15:05:00+01:00")
+        (1709251200.0, 1709301900.0)
+        >>> parse_timestamp("nan")
+        Traceback (most recent call last):
+        ...
+        ValueError: expected a finite time, got 'nan'
+    """
+    try:
+        seconds = float(text)
+    except ValueError:
+        iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text  # Python 3.10 has no "Z"
+        try:
+            moment = datetime.fromisoformat(iso)
+        except ValueError:
+            raise ValueError("expected Unix seconds or an ISO-8601 time (2024-03-01 14:05:00 or "
+                             f"2024-03-01), got {text[:40]!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        seconds = moment.timestamp()
+    if not math.isfinite(seconds):
+        raise ValueError(f"expected a finite time, got {text[:40]!r}")
+    return seconds
+
+
+def _load_csv(path: Path, columns: list[str] | None = None) -> dict[str, list[str]]:
+    """The ``csv`` format (see the module docstring); column names are matched in any case."""
+    table = read_csv(path)
+    table.header = [name.lower() for name in table.header]
+    twice = sorted({name for name in table.header if table.header.count(name) > 1})
+    if twice:
+        raise ValueError(f"{path}, line 1: column {twice[0]!r} appears {table.header.count(twice[0])} times "
+                         "in the header (names are matched in any case); column names must be unique")
+    if columns:
+        compare_columns(columns, table.header, path)
+    table.require(CSV_COLUMNS, hint="expected user_id,item_id,timestamp")
+    positions = [table.index(name) for name in CSV_COLUMNS]
     rows: dict[str, list[tuple[float, int, str]]] = defaultdict(list)
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"{path}: the file is empty (no header)")
-        header = [c.strip().lower() for c in header]
-        missing = [c for c in CSV_COLUMNS if c not in header]
-        if missing:
-            raise ValueError(f"{path}: line 1: header lacks column(s) {missing}; "
-                             f"expected {list(CSV_COLUMNS)}")
-        cols = [header.index(c) for c in CSV_COLUMNS]
-        for order, row in enumerate(reader):
-            number = reader.line_num
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) != len(header):
-                raise ValueError(f"{path}: line {number}: expected {len(header)} fields, got {len(row)}")
-            user, item, stamp = (row[c].strip() for c in cols)
-            try:
-                time = float(stamp)
-            except ValueError:
-                raise ValueError(f"{path}: line {number}: timestamp must be a number, "
-                                 f"got {stamp!r}") from None
-            if not user or not item:
-                raise ValueError(f"{path}: line {number}: empty user_id or item_id")
-            rows[user].append((time, order, item))
+    for order, (number, fields) in enumerate(table.rows):
+        user, item, stamp = (fields[i] for i in positions)
+        for name, value in zip(CSV_COLUMNS, (user, item, stamp)):
+            if not value:
+                raise ValueError(f"{path}, line {number}, column {name}: empty; every purchase needs a "
+                                 "user_id, an item_id and a timestamp (this head takes no missing values)")
+        try:
+            time = parse_timestamp(stamp)
+        except ValueError as err:
+            raise ValueError(f"{path}, line {number}, column timestamp: {err}") from None
+        rows[user].append((time, order, item))
     return {user: [item for _, _, item in sorted(events)] for user, events in rows.items()}
 
 
@@ -250,8 +339,7 @@ def leave_one_out(seqs: dict[str, list[str]], fmt: str, item_map: ItemMap | None
 def _read_ml1m_lines(path: Path) -> list[list[str]]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing file of the ml1m folder")
-    with path.open(encoding="utf-8") as handle:
-        return [line.split() for line in handle]
+    return [line.split() for line in io.StringIO(_read_text(path), newline=None)]
 
 
 def _load_ml1m(folder: Path, item_map: ItemMap | None) -> Split:
@@ -300,7 +388,8 @@ def _load_ml1m(folder: Path, item_map: ItemMap | None) -> Split:
 
 def load_split(path: str | Path, fmt: str = "auto", item_map: ItemMap | None = None) -> Split:
     """Load ``path`` in format ``fmt`` and split it; with ``item_map`` (a trained model's),
-    items it does not know are dropped instead of being added."""
+    items it does not know are dropped instead of being added, and a CSV must hold the columns
+    the model was trained from (``item_map.columns``)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: data file or folder not found (--data)")
@@ -309,5 +398,8 @@ def load_split(path: str | Path, fmt: str = "auto", item_map: ItemMap | None = N
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt == "ml1m":
         return _load_ml1m(path, item_map)
-    seqs, fmt = load_sequences(path, fmt)
-    return leave_one_out(seqs, fmt, item_map)
+    seqs, fmt = load_sequences(path, fmt, columns=None if item_map is None else item_map.columns)
+    split = leave_one_out(seqs, fmt, item_map)
+    if item_map is None and fmt == "csv":
+        split.item_map.columns = list(CSV_COLUMNS)  # saved with the model, checked by evaluate
+    return split

@@ -121,7 +121,7 @@ def _sampled_ranks(scores, target, histories, vocab, negatives, sampling, popula
 
 def evaluate_with_baselines(model, split: Split, evalset: EvalSet, protocol: str = "full",
                             negatives: int = 100, sampling: str = "uniform",
-                            baselines: bool = True) -> dict[str, dict]:
+                            baselines: bool = True, seed: int = 0, batch_size: int = 256) -> dict[str, dict]:
     """``{name: report}`` for the model (named by its kind) and, with ``baselines``, the
     most-popular and item-to-item scorers, all on ``evalset`` (``split.test`` or ``split.valid``).
 
@@ -134,12 +134,13 @@ def evaluate_with_baselines(model, split: Split, evalset: EvalSet, protocol: str
         scorers += [("most-popular", most_popular_scorer(known, split.num_items)),
                     ("item-to-item", transition_scorer(known, split.num_items))]
     return {name: evaluate_ranking(scorer, evalset.inputs, evalset.targets, split.num_items, protocol,
-                                   negatives, sampling, popularity)
+                                   negatives, sampling, popularity, seed=seed, batch_size=batch_size)
             for name, scorer in scorers}
 
 
 def evaluate(model, data, *, protocol: str = "full", split: str = "test", negatives: int = 100,
-             sampling: str = "uniform", baselines: bool = True, format: str = "auto") -> dict[str, dict]:
+             sampling: str = "uniform", baselines: bool = True, format: str = "auto", seed: int = 0,
+             batch_size: int = 256) -> dict[str, dict]:
     """Score a trained recommender (from ``load`` or ``train``) on the ``split`` users of ``data``,
     beside the most-popular and item-to-item baselines.
 
@@ -150,6 +151,10 @@ def evaluate(model, data, *, protocol: str = "full", split: str = "test", negati
         protocol: ``"full"`` (every item, the history excluded) or ``"sampled"`` (``negatives``
             items drawn ``"uniform"``-ly or by ``"popularity"``).
         split: ``"test"`` (each user's last item) or ``"valid"`` (the one before).
+        seed: draws the sampled negatives and breaks ties; ``batch_size``: users scored at once.
+
+    A CSV must hold the columns the model was trained from (a file with other columns is refused,
+    naming what is missing and what is extra); every argument is checked before any work.
 
     Returns ``{name: report}`` -- the model first (named by its kind), then ``"most-popular"``
     and ``"item-to-item"`` (without ``baselines``: the model only); a report holds
@@ -173,11 +178,22 @@ def evaluate(model, data, *, protocol: str = "full", split: str = "test", negati
     """
     if split not in SPLITS:
         raise ValueError(f"split: expected 'test' or 'valid', got {split!r}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol: expected one of {PROTOCOLS}, got {protocol!r}")
+    if sampling not in ("uniform", "popularity"):
+        raise ValueError(f"sampling: expected 'uniform' or 'popularity', got {sampling!r}")
+    for name, value, low in (("negatives", negatives, 1), ("batch_size", batch_size, 1), ("seed", seed, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            expected = "a positive integer" if low else "an integer >= 0"
+            raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    if getattr(model, "item_map", None) is None:
+        raise ValueError("model: expected a trained recommender from load or train (with its item map)")
     loaded = data if isinstance(data, Split) else load_split(data, format, item_map=model.item_map)
     evalset = loaded.test if split == "test" else loaded.valid
     if len(evalset) == 0:
         raise ValueError(f"{data}: no user with 3 or more known items to evaluate")
-    return evaluate_with_baselines(model, loaded, evalset, protocol, negatives, sampling, baselines)
+    return evaluate_with_baselines(model, loaded, evalset, protocol, negatives, sampling, baselines,
+                                   seed, batch_size)
 
 
 def table_rows(results: dict[str, dict]) -> list[str]:

@@ -30,11 +30,13 @@ import torch
 from torch import nn
 
 from minitransformer import Encoder, LearnedPositionalEmbedding
-from minitransformer.nn.io import PretrainedMixin
-from tasks.recommendation.config import RecommenderConfig
+from minitransformer.errors import CheckpointError
+from minitransformer.files.model_folder import check_fits_in_memory, member_path
+from minitransformer.nn.io import CONFIG_NAME, WEIGHTS_NAME, PretrainedMixin, load_weights
+from tasks.recommendation.config import RecommenderConfig, read_config
 from tasks.recommendation.data import ITEM_MAP_NAME, ItemMap
 
-__all__ = ["SequentialRecommender", "left_pad", "load"]
+__all__ = ["SequentialRecommender", "left_pad", "load", "parameter_count"]
 
 
 class SequentialRecommender(PretrainedMixin, nn.Module):
@@ -129,11 +131,22 @@ def load(model_dir: str | Path) -> SequentialRecommender:
     """
     directory = Path(model_dir)
     if not directory.is_dir():
-        raise FileNotFoundError(f"{directory}: model directory not found")
-    item_map = ItemMap.load(directory / ITEM_MAP_NAME)
-    model = SequentialRecommender.from_pretrained(directory)
-    if model.config.num_items != len(item_map):
-        raise ValueError(f"{directory / ITEM_MAP_NAME}: {len(item_map)} items, the model has "
-                         f"{model.config.num_items}")
+        raise FileNotFoundError(f"{directory}: model directory not found" if not directory.exists()
+                                else f"{directory}: expected a model directory, got a file")
+    item_map = ItemMap.load(member_path(directory, ITEM_MAP_NAME))
+    config_path = member_path(directory, CONFIG_NAME)
+    config = read_config(config_path)
+    if config.num_items != len(item_map):
+        raise CheckpointError(f"{directory / ITEM_MAP_NAME}: {len(item_map)} items, the model "
+                              f"({config_path}) has {config.num_items}")
+    check_fits_in_memory(parameter_count(config), config_path)
+    model = SequentialRecommender.from_config(config)
+    load_weights(model, member_path(directory, WEIGHTS_NAME))
     model.item_map = item_map
     return model.eval()
+
+
+def parameter_count(config: RecommenderConfig) -> int:
+    """About how many weights a model of ``config`` has (to check a size before allocating it):
+    the encoder's, plus the item table (N + 2 rows) and the positions (``max_len`` rows)."""
+    return config.encoder.approximate_parameters(config.vocab_size + config.max_len)

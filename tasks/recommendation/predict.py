@@ -26,6 +26,10 @@ __all__ = ["predict", "attended_items", "known_history"]
 def known_history(model, history: str | Sequence[str]) -> list[int]:
     """The model ids of the known items of ``history`` (a string ``"ITEM ITEM ..."`` or a list of
     item ids, oldest first); a ``ValueError`` when none is known."""
+    if getattr(model, "item_map", None) is None:
+        raise ValueError("model: expected a trained recommender from load or train (with its item map)")
+    if not isinstance(history, (str, Sequence)):
+        raise ValueError(f"history: expected item ids as a string or a list, got {type(history).__name__}")
     tokens = history.split() if isinstance(history, str) else [str(t) for t in history]
     ids, _ = model.item_map.encode(tokens)
     if not ids:
@@ -56,8 +60,8 @@ def predict(model, history: str | Sequence[str], k: int = 10, *,
         >>> "phone-01" in dict(top), top[0][1] >= top[1][1] >= top[2][1]
         (False, True)
     """
-    if k <= 0:
-        raise ValueError(f"k: expected a positive integer, got {k}")
+    if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+        raise ValueError(f"k: expected a positive integer, got {k!r}")
     ids = known_history(model, history)
     with torch.no_grad():
         scores = model.next_item_scores([ids])[0]  # (N + 2,)
