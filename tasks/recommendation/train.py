@@ -61,14 +61,23 @@ from typing import NamedTuple
 
 import torch
 
+from minitransformer.errors import UsageError
+from minitransformer.files.model_folder import check_fits_in_memory
+from minitransformer.files.run_folder import claim_run_folder
 from minitransformer.training import FitResult, Run, TrainConfig, Trainer, save_model, seed_everything
-from minitransformer.training.checkpoint import CHECKPOINTS_DIR
+from minitransformer.training.checkpoint import CHECKPOINTS_DIR, find_checkpoint
 from minitransformer.training.masking import IGNORE_INDEX, mask_tokens
-from tasks.recommendation.config import RecommenderConfig, TrainSettings, default_config, default_settings
-from tasks.recommendation.data import ITEM_MAP_NAME, EvalSet, Split, load_split
+from tasks.recommendation.config import (
+    MODEL_KINDS,
+    RecommenderConfig,
+    TrainSettings,
+    default_config,
+    default_settings,
+)
+from tasks.recommendation.data import ITEM_MAP_NAME, EvalSet, ItemMap, Split, load_split
 from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
 from tasks.recommendation.losses import sequence_loss
-from tasks.recommendation.model import SequentialRecommender, left_pad
+from tasks.recommendation.model import SequentialRecommender, left_pad, parameter_count
 
 __all__ = ["train", "train_recommender", "Fitted", "sasrec_collate", "MaskedItemCollate", "bucketed_batches",
            "FINAL_FIT_DIR"]
@@ -139,8 +148,8 @@ def _unwrap(collate):
     return lambda items: collate(items[0])
 
 
-def _eval_subset(evalset: EvalSet, n: int, seed: int) -> EvalSet:
-    if n <= 0 or n >= len(evalset):
+def _eval_subset(evalset: EvalSet, n: int | None, seed: int) -> EvalSet:
+    if n is None or n >= len(evalset):
         return evalset
     pick = sorted(random.Random(seed).sample(range(len(evalset)), n))
     return EvalSet([evalset.users[i] for i in pick], [evalset.inputs[i] for i in pick],
@@ -280,8 +289,15 @@ def train(data, out_dir, config: RecommenderConfig | None = None, *, model: str 
         settings: the training recipe (defaults:
             :func:`~tasks.recommendation.config.default_settings` for the format and model).
         seed, device, max_minutes: the core trainer's; ``max_minutes`` covers both fits.
-        resume: a model folder of an interrupted run to continue.
+        resume: a model folder of an interrupted run to continue (``out_dir`` itself, or a new
+            folder to continue it in); its item map must be the one ``data`` gives.
         verbose: print a line per epoch (and show progress bars on a terminal).
+
+    Everything is checked before anything is written: the settings, the data, the model's size
+    and ``out_dir``, which must be new or empty unless ``resume`` is that folder (a training
+    never overwrites a model); while it runs, ``out_dir`` is held by this process
+    (:func:`~minitransformer.files.run_folder.claim_run_folder`: a second training into it is
+    refused at once).
 
     ``run.metrics``: ``"valid"`` (the best epoch's validation metrics, from before the final
     fit), ``"fit"`` and ``"final_fit"`` (the core's ``FitResult`` of each, as dicts; ``None``
@@ -306,17 +322,51 @@ def train(data, out_dir, config: RecommenderConfig | None = None, *, model: str 
          'model.safetensors', ...]
     """
     start = time.monotonic()
+    if model not in MODEL_KINDS:
+        raise ValueError(f"model: expected one of {MODEL_KINDS}, got {model!r}")
+    if config is not None and not isinstance(config, RecommenderConfig):
+        raise ValueError(f"config: expected a RecommenderConfig, got {type(config).__name__}")
+    if settings is not None and not isinstance(settings, TrainSettings):
+        raise ValueError(f"settings: expected a TrainSettings, got {type(settings).__name__}")
+    if out_dir is None:
+        raise ValueError("out_dir: expected a folder to save the model in, got None")
+    # check first, write after: the options, the data, the sizes and the folder, before any write
+    _trainer_config(settings or TrainSettings(), seed, device, max_minutes, verbose)
     split = data if isinstance(data, Split) else load_split(data, format)
     config = default_config(split.format, model) if config is None else config
     config = replace(config, num_items=split.num_items, kind=model)
     settings = default_settings(split.format, model) if settings is None else settings
+    check_fits_in_memory(parameter_count(config), "the model's size (d_model, num_layers, max_len, items)")
+    _training_batches(split.train, config, settings, seed)  # refuses data with nothing to train on
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    split.item_map.save(out_dir / ITEM_MAP_NAME)
-    fitted = train_recommender(split, config, settings, seed=seed, device=device, max_minutes=max_minutes,
-                               out_dir=out_dir, resume=resume, verbose=verbose)
+    if resume is not None:
+        find_checkpoint(resume)  # refuses a folder with no checkpoint to resume from
+    resume_here = resume is not None and _same_folder(resume, out_dir)
+    if resume_here:
+        _check_same_items(out_dir, split.item_map)
+    with claim_run_folder(out_dir, resume=resume_here):
+        if not (resume_here and (out_dir / ITEM_MAP_NAME).is_file()):
+            split.item_map.save(out_dir / ITEM_MAP_NAME)
+        fitted = train_recommender(split, config, settings, seed=seed, device=device, max_minutes=max_minutes,
+                                   out_dir=out_dir, resume=resume, verbose=verbose)
     fitted.model.item_map = split.item_map
     return Run(out_dir, fitted.model.eval(), _run_metrics(fitted), time.monotonic() - start)
+
+
+def _same_folder(resume, out_dir: Path) -> bool:
+    """``resume`` (a run folder or one of its checkpoints) continues the run in ``out_dir``."""
+    folder = Path(resume)
+    folder = folder.parent.parent if folder.parent.name == CHECKPOINTS_DIR else folder
+    return folder.resolve() == out_dir.resolve()
+
+
+def _check_same_items(out_dir: Path, item_map: ItemMap) -> None:
+    """A resumed run must read the same items as the run it continues (its ``item_map.json``):
+    other data would give the saved weights other items."""
+    saved_path = out_dir / ITEM_MAP_NAME
+    if saved_path.is_file() and ItemMap.load(saved_path).tokens != item_map.tokens:
+        raise UsageError(f"--resume {out_dir}: the data's items differ from the run's {ITEM_MAP_NAME}; "
+                         "resume with the data the run was started with")
 
 
 def _run_metrics(fitted: Fitted) -> dict:

@@ -29,4 +29,4 @@ def tiny_config(max_len: int = 12, d_model: int = 16, **encoder) -> RecommenderC
 
 def tiny_settings(**changes) -> TrainSettings:
     """Two epochs, no final fit, every validation user scored; ``changes`` override."""
-    return TrainSettings(**{"epochs": 2, "eval_users": 0, "final_epochs": 0, "warmup_steps": 5, **changes})
+    return TrainSettings(**{"epochs": 2, "eval_users": None, "final_epochs": 0, "warmup_steps": 5, **changes})

@@ -22,7 +22,7 @@ def _train_planted(kind, tmp_path=None, epochs=12):
     encoder = encoder_config(d_model=32, dim_feedforward=64, num_layers=1, dropout=0.1)
     config = RecommenderConfig(num_items=split.num_items, kind=kind, max_len=16, encoder=encoder)
     settings = TrainSettings(epochs=epochs, lr=5e-3, warmup_steps=5, patience=None, batch_size=32,
-                             mask_prob=0.3, last_item_prob=0.3, eval_users=0, final_epochs=0)
+                             mask_prob=0.3, last_item_prob=0.3, eval_users=None, final_epochs=0)
     fitted = train_recommender(split, config, settings, device="cpu", out_dir=tmp_path, verbose=False)
     return split, fitted.model, fitted.fit
 
@@ -50,7 +50,8 @@ def test_final_fit_learns_what_only_the_validation_items_show(kind, tmp_path):
     ranks = {}
     for final_epochs in (0, 15):
         settings = TrainSettings(epochs=15, lr=1e-2, warmup_steps=2, patience=None, batch_size=16,
-                                 mask_prob=0.3, last_item_prob=0.5, eval_users=0, final_epochs=final_epochs)
+                                 mask_prob=0.3, last_item_prob=0.5, eval_users=None,
+                                 final_epochs=final_epochs)
         fitted = train_recommender(split, config, settings, device="cpu",
                                    out_dir=tmp_path / f"final{final_epochs}", verbose=False)
         assert (fitted.final_fit is None) == (final_epochs == 0)
