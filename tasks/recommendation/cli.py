@@ -10,7 +10,12 @@
 
 ``simulate`` writes a shop's purchase log with planted patterns (shoppers' tastes, bundles
 such as ``phone -> case -> charger``; see :mod:`tasks.recommendation.synthetic`) in the ``csv``
-format that ``train`` reads.
+format that ``train`` reads, to a new file (an existing one is refused).
+
+Each action lists only its own options (``evaluate`` and ``predict`` have no training options);
+``train --resume DIR`` continues an interrupted run in ``DIR`` (``--out`` defaults to it). Every
+value is range-checked by argparse before any work, and the verbs check everything else (the
+data, the model's size, ``--out``) before anything is written.
 
 This module only reads the options: it turns them into a
 :class:`~tasks.recommendation.config.RecommenderConfig` and
@@ -31,6 +36,8 @@ import argparse
 import sys
 
 from minitransformer.cli.options import (
+    TRAIN_OPTIONS,
+    USE_OPTIONS,
     add_common_options,
     add_task_actions,
     non_negative_int,
@@ -39,12 +46,31 @@ from minitransformer.cli.options import (
     require,
     write_json,
 )
+from minitransformer.errors import UsageError
 
 __all__ = ["HELP", "MODEL_FILE", "add_arguments", "run", "attention_views"]
 
 HELP = "next-item recommendation from interaction sequences"
 #: a file only this head writes into a model folder (``minitransformer plot attention`` finds it)
 MODEL_FILE = "item_map.json"
+#: where the data layouts are described, for the help texts
+DATA_PAGE = "docs/tasks/recommendation.md, section 'Your own data'"
+DESCRIPTIONS = {
+    "train": "Train a next-item recommender (SASRec or BERT4Rec) and save it in --out. Reads a CSV "
+             "with columns user_id,item_id,timestamp (Unix seconds or ISO-8601 times), a "
+             "whitespace-separated file ('user item item ...' or 'user item' per line) or the ml1m "
+             f"folder; see {DATA_PAGE}.",
+    "evaluate": "Score a trained recommender on the test (or validation) items of an interaction file, "
+                "beside the most-popular and item-to-item baselines. Reads the layouts train reads; "
+                f"see {DATA_PAGE}.",
+    "predict": "The top-k next items for one shopper's history of item ids, and the history items the "
+               "model attended to.",
+    "simulate": "Write the built-in seeded shop's purchase log (user_id,item_id,category,timestamp) "
+                "to a new CSV file.",
+}
+_ALL_OPTIONS = set(TRAIN_OPTIONS)
+probability = number(float, 0.0, 1.0, description="a number in [0, 1]")
+dropout = number(float, 0.0, 0.999999, description="a number in [0, 1)")
 
 
 def attention_views(model_dir, text):
@@ -56,68 +82,83 @@ def attention_views(model_dir, text):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "simulate"), common=False)
+    for action, text in DESCRIPTIONS.items():
+        actions[action].description = text
     _train_options(actions["train"])
     _evaluate_options(actions["evaluate"])
     _predict_options(actions["predict"])
     simulate = actions["simulate"]
-    simulate.add_argument("--users", type=positive_int, default=4000, metavar="N",
-                          help="shoppers (default 4000)")
-    simulate.add_argument("--items", type=positive_int, default=240, metavar="M",
+    simulate.add_argument("--users", type=number(int, 1, 1_000_000, description="an integer in [1, 1000000]"),
+                          default=4000, metavar="N", help="shoppers (default 4000)")
+    simulate.add_argument("--items", type=number(int, 1, 100_000, description="an integer in [1, 100000]"),
+                          default=240, metavar="M",
                           help="about this many items, in 24 categories (default 240)")
 
 
 def _format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("auto", "sequence", "pairs", "csv", "ml1m"), default="auto",
-                        help="data format (default auto: detected from the file)")
+                        help="data layout (default auto: detected from the file)")
 
 
 def _train_options(train: argparse.ArgumentParser) -> None:
-    add_common_options(train, skip=("model",))
+    # the common training options, but --model names the architecture here (not a model folder)
+    add_common_options(train, skip=_ALL_OPTIONS - set(TRAIN_OPTIONS) | {"model"})
     train.add_argument("--model", choices=("sasrec", "bert4rec"), default="sasrec",
                        help="architecture: causal SASRec (default) or bidirectional BERT4Rec")
     _format_option(train)
-    train.add_argument("--max-len", type=number(int, 2, description="an integer >= 2"),
+    train.add_argument("--max-len", type=number(int, 2, description="an integer >= 2"), metavar="N",
                        help="most recent items the model sees (default 50; 200 for ml1m)")
     train.add_argument("--loss", choices=("ce", "bce", "gbce"), default="ce",
                        help="full-softmax cross-entropy (default), sampled BCE, or gBCE")
-    train.add_argument("--negatives", type=int, default=256, help="negatives per position for gbce")
-    train.add_argument("--d-model", type=int, default=64)
-    train.add_argument("--layers", type=int, default=2)
-    train.add_argument("--heads", type=int, default=1)
-    train.add_argument("--dropout", type=float,
+    train.add_argument("--negatives", type=positive_int, default=256, metavar="N",
+                       help="negatives per position for gbce (default 256)")
+    train.add_argument("--d-model", type=positive_int, default=64, metavar="D",
+                       help="model width (default 64)")
+    train.add_argument("--layers", type=positive_int, default=2, metavar="N",
+                       help="encoder layers (default 2)")
+    train.add_argument("--heads", type=positive_int, default=1, metavar="H",
+                       help="attention heads, dividing --d-model (default 1)")
+    train.add_argument("--dropout", type=dropout, metavar="P",
                        help="default 0.3 (sasrec; 0.2 for ml1m), 0.1 (bert4rec)")
-    train.add_argument("--max-tokens", type=positive_int, default=6400,
+    train.add_argument("--max-tokens", type=positive_int, default=6400, metavar="N",
                        help="at most this many item positions per batch (default 6400 = 128 x 50)")
-    train.add_argument("--mask-prob", type=float, default=0.2, help="BERT4Rec: share of items masked")
-    train.add_argument("--last-item-prob", type=float, default=0.5,
+    train.add_argument("--mask-prob", type=probability, default=0.2, metavar="P",
+                       help="BERT4Rec: share of items masked (default 0.2)")
+    train.add_argument("--last-item-prob", type=probability, default=0.5, metavar="P",
                        help="BERT4Rec: share of examples that are a history cut at a random item, "
                             "that item masked (default 0.5)")
-    train.add_argument("--patience", type=int,
+    train.add_argument("--patience", type=positive_int, metavar="N",
                        help="epochs without validation gain before stopping (default 8; BERT4Rec 16; "
                             "20 for ml1m)")
     train.add_argument("--final-epochs", type=non_negative_int, metavar="N",
                        help="after early stopping, N epochs with each user's validation item put "
                             "back into training (default 5; 0 for ml1m; 0 = keep the "
                             "validation-best model)")
-    train.add_argument("--eval-users", type=int, default=3000,
-                       help="validation users scored each epoch (0 = all)")
+    train.add_argument("--eval-users", type=positive_int, default=3000, metavar="N",
+                       help="validation users scored each epoch, a seeded sample (default 3000)")
     train.add_argument("--attention-backend", choices=("manual", "sdpa"), default="manual")
 
 
 def _evaluate_options(evaluate: argparse.ArgumentParser) -> None:
-    add_common_options(evaluate)
+    add_common_options(evaluate, skip=_ALL_OPTIONS - set(USE_OPTIONS))
     _format_option(evaluate)
-    evaluate.add_argument("--protocol", choices=("full", "sampled"), default="full")
-    evaluate.add_argument("--split", choices=("test", "valid"), default="test")
-    evaluate.add_argument("--negatives", type=int, default=100, help="sampled protocol: negatives per user")
-    evaluate.add_argument("--sampling", choices=("uniform", "popularity"), default="uniform")
+    evaluate.add_argument("--protocol", choices=("full", "sampled"), default="full",
+                          help="rank against every item (default) or against sampled negatives")
+    evaluate.add_argument("--split", choices=("test", "valid"), default="test",
+                          help="each user's last item (default) or the one before")
+    evaluate.add_argument("--negatives", type=positive_int, default=100, metavar="N",
+                          help="sampled protocol: negatives per user (default 100)")
+    evaluate.add_argument("--sampling", choices=("uniform", "popularity"), default="uniform",
+                          help="sampled protocol: how negatives are drawn (default uniform)")
     evaluate.add_argument("--no-baselines", action="store_true", help="skip the baseline rows")
 
 
 def _predict_options(predict: argparse.ArgumentParser) -> None:
-    add_common_options(predict, skip=("data", "out", "epochs", "batch_size", "lr", "max_minutes", "resume"))
+    # a history on the command line: no --data, and nothing to batch or to seed
+    add_common_options(predict, skip=_ALL_OPTIONS - set(USE_OPTIONS) | {"data", "batch_size", "seed"})
     predict.add_argument("--history", required=True, help='raw item ids, oldest first: "ITEM ITEM ..."')
-    predict.add_argument("--k", type=positive_int, default=10, help="how many items to recommend")
+    predict.add_argument("--k", type=positive_int, default=10,
+                         help="how many items to recommend (default 10)")
     predict.add_argument("--include-history", action="store_true", help="allow items already in the history")
 
 
@@ -141,10 +182,12 @@ def _recipe(args: argparse.Namespace, fmt: str):
     config = replace(config, max_len=config.max_len if args.max_len is None else args.max_len,
                      encoder=encoder)
     settings = replace(settings, loss=args.loss, negatives=args.negatives,
-                       batch_size=args.batch_size or settings.batch_size, max_tokens=args.max_tokens,
+                       batch_size=settings.batch_size if args.batch_size is None else args.batch_size,
+                       max_tokens=args.max_tokens,
                        mask_prob=args.mask_prob, last_item_prob=args.last_item_prob,
-                       eval_users=args.eval_users, epochs=args.epochs or settings.epochs,
-                       lr=args.lr or settings.lr,
+                       eval_users=args.eval_users,
+                       epochs=settings.epochs if args.epochs is None else args.epochs,
+                       lr=settings.lr if args.lr is None else args.lr,
                        patience=settings.patience if args.patience is None else args.patience,
                        final_epochs=settings.final_epochs if args.final_epochs is None else args.final_epochs)
     return config, settings
@@ -162,9 +205,10 @@ def _print_fit(metrics: dict) -> None:
     """The training summary: the main fit's epochs, speed and best epoch, then the final fit."""
     fit, final = metrics["fit"], metrics["final_fit"]
     examples = metrics["examples"] * max(fit["epochs_run"], 1)
+    best = "" if fit["best_metric"] is None else f" (valid NDCG@10 {fit['best_metric']:.4f})"
     print(f"\ntrained {fit['epochs_run']} epochs in {fit['elapsed_s']:.0f} s "
           f"({examples / max(fit['elapsed_s'], 1e-9):.0f} sequences/s incl. validation), "
-          f"best epoch {fit['best_epoch']} (valid NDCG@10 {fit['best_metric']}), stop: {fit['stop_reason']}")
+          f"best epoch {fit['best_epoch']}{best}, stop: {fit['stop_reason']}")
     if final is not None:
         print(f"final fit: {final['epochs_run']} more epochs ({final['steps']} updates, stop: "
               f"{final['stop_reason']}) with the validation items put back in {final['elapsed_s']:.0f} s "
@@ -176,7 +220,11 @@ def _train(args) -> int:
     from tasks.recommendation import evaluate, train
     from tasks.recommendation.data import load_split
 
+    if args.out is None and args.resume is not None:
+        args.out = args.resume  # --resume DIR continues the run in DIR
     require(args, "data", "out")
+    if args.d_model % args.heads:
+        raise UsageError(f"--heads {args.heads}: must divide --d-model {args.d_model}")
     split = load_split(args.data, args.format)
     config, settings = _recipe(args, split.format)
     print(f"data: {args.data} ({split.format}): {len(split.train)} training sequences, "
@@ -201,7 +249,8 @@ def _evaluate(args) -> int:
         print(f"warning: {args.model} had a final fit on the validation items (--final-epochs): "
               "its validation scores are not held-out scores", file=sys.stderr)
     results = evaluate(model, args.data, protocol=args.protocol, split=args.split, negatives=args.negatives,
-                       sampling=args.sampling, baselines=not args.no_baselines, format=args.format)
+                       sampling=args.sampling, baselines=not args.no_baselines, format=args.format,
+                       seed=args.seed, batch_size=args.batch_size or 256)
     print_table(results, f"{args.split} split of {args.data}")
     (name, report), *baselines = results.items()
     write_json(args.json, {**report, "split": args.split, "model": name, "baselines": dict(baselines)})
@@ -239,6 +288,9 @@ def _simulate(args) -> int:
     from tasks.recommendation.synthetic import ShopConfig, write_purchases
 
     require(args, "out")
+    if args.out.exists():
+        raise UsageError(f"--out {args.out}: already exists; choose a new file (simulate never "
+                         "overwrites one)")
     counts = write_purchases(args.out, ShopConfig.for_items(args.items, users=args.users, seed=args.seed))
     print(f"{counts['purchases']} purchases of {counts['items']} items by {counts['users']} shoppers "
           f"written to {args.out}")

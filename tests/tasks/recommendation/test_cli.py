@@ -116,3 +116,6 @@ def test_simulate_command_writes_the_log(tmp_path, capsys):
     assert "purchases of 48 items by 30 shoppers" in capsys.readouterr().out
     assert load_split(path).num_items == 48
     assert main(["recommend", "simulate", "--users", "3"]) == 2   # --out missing
+    before = path.read_bytes()  # an existing file is never overwritten
+    assert main(["recommend", "simulate", "--out", str(path), "--users", "3"]) == 2
+    assert "already exists" in capsys.readouterr().err and path.read_bytes() == before
