@@ -33,6 +33,7 @@ protocol. Torch is imported only inside the functions, so ``minitransformer --he
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from minitransformer.cli.options import (
@@ -70,7 +71,9 @@ DESCRIPTIONS = {
 }
 _ALL_OPTIONS = set(TRAIN_OPTIONS)
 probability = number(float, 0.0, 1.0, description="a number in [0, 1]")
-dropout = number(float, 0.0, 0.999999, description="a number in [0, 1)")
+BELOW_ONE = math.nextafter(1.0, 0.0)  # the largest float below 1: an open upper bound
+open_probability = number(float, 0.0, BELOW_ONE, low_open=True, description="a number in (0, 1)")
+dropout = number(float, 0.0, BELOW_ONE, description="a number in [0, 1)")
 
 
 def attention_views(model_dir, text):
@@ -122,7 +125,7 @@ def _train_options(train: argparse.ArgumentParser) -> None:
                        help="default 0.3 (sasrec; 0.2 for ml1m), 0.1 (bert4rec)")
     train.add_argument("--max-tokens", type=positive_int, default=6400, metavar="N",
                        help="at most this many item positions per batch (default 6400 = 128 x 50)")
-    train.add_argument("--mask-prob", type=probability, default=0.2, metavar="P",
+    train.add_argument("--mask-prob", type=open_probability, default=0.2, metavar="P",
                        help="BERT4Rec: share of items masked (default 0.2)")
     train.add_argument("--last-item-prob", type=probability, default=0.5, metavar="P",
                        help="BERT4Rec: share of examples that are a history cut at a random item, "
@@ -262,9 +265,14 @@ def _predict(args) -> int:
     from tasks.recommendation.predict import attended_items
 
     require(args, "model")
-    model = load(args.model)
     tokens = args.history.split()
+    if not tokens:
+        raise UsageError(f"--history: expected item ids separated by spaces, got {args.history!r}")
+    model = load(args.model)
     known, unknown = model.item_map.encode(tokens)
+    if not known:
+        raise UsageError(f"--history: none of its {len(tokens)} item(s) is known to the model in "
+                         f"{args.model}")
     if unknown:
         print(f"warning: {len(unknown)} unknown item(s) in --history skipped: {' '.join(unknown[:10])}",
               file=sys.stderr)

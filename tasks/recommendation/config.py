@@ -129,7 +129,8 @@ class TrainSettings:
 
     Every value is checked here, so that a wrong one is refused before a training writes
     anything: counts are positive integers (``warmup_steps`` and ``final_epochs`` may be 0),
-    ``lr`` a finite positive number, probabilities and ``min_lr_ratio`` in [0, 1].
+    ``lr`` a finite positive number, ``mask_prob`` in (0, 1) (masking every item leaves nothing
+    to read), ``last_item_prob`` and ``min_lr_ratio`` in [0, 1].
     """
 
     loss: str = "ce"
@@ -149,10 +150,10 @@ class TrainSettings:
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"loss: expected one of {LOSSES}, got {self.loss!r}")
-        for name in ("mask_prob", "last_item_prob"):
-            value = getattr(self, name)
-            if not _is_number(value) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"--{name.replace('_', '-')}: expected a probability in [0, 1], got {value}")
+        if not _is_number(self.mask_prob) or not 0.0 < self.mask_prob < 1.0:  # 1: nothing left to read
+            raise ValueError(f"--mask-prob: expected a probability in (0, 1), got {self.mask_prob}")
+        if not _is_number(self.last_item_prob) or not 0.0 <= self.last_item_prob <= 1.0:
+            raise ValueError(f"--last-item-prob: expected a probability in [0, 1], got {self.last_item_prob}")
         if self.final_epochs is None or not _is_count(self.final_epochs, 0):
             raise ValueError(f"--final-epochs: expected an integer >= 0, got {self.final_epochs}")
         counts = (("negatives", 1, False), ("batch_size", 1, False), ("max_tokens", 1, False),

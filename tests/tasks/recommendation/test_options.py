@@ -52,6 +52,7 @@ BAD_VALUES = [  # (action, option, value): every one refused by argparse, naming
     ("train", "--max-len", "1"), ("train", "--final-epochs", "-1"), ("train", "--lr", "0"),
     ("train", "--lr", "nan"), ("train", "--lr", "inf"), ("train", "--lr", "1e400"),
     ("train", "--dropout", "1"), ("train", "--dropout", "nan"), ("train", "--mask-prob", "1.5"),
+    ("train", "--mask-prob", "0"), ("train", "--mask-prob", "1"),
     ("train", "--last-item-prob", "-0.1"), ("train", "--max-minutes", "0"), ("train", "--seed", "-1"),
     ("train", "--layers", "2.5"),
     ("evaluate", "--negatives", "0"), ("evaluate", "--batch-size", "0"), ("predict", "--k", "0"),
