@@ -41,3 +41,23 @@ def tiny_settings(**changes) -> ForecastSettings:
     base = dict(horizon=4, context=8, patch_len=4, encoder=forecast_encoder(d_model=16, num_layers=1),
                 members=1, epochs=1, batch_size=32)
     return ForecastSettings(**{**base, **changes})
+
+
+def tiny_long(folder: Path, name: str = "sales.csv", n_series: int = 4, weeks: int = 30,
+              start: str = "2024-01-01", step_days: int = 7, promo: bool = True) -> Path:
+    """A long file ``series_id,date,value[,promo]``: planted series, a promotion every 5th step."""
+    rows = ["series_id,date,value" + (",promo" if promo else "")]
+    for s, x in enumerate(planted(n_series, weeks)):
+        for t, v in enumerate(x):
+            day = np.datetime64(start) + step_days * t
+            rows.append(f"s{s},{day},{v:.2f}" + (f",{int(t % 5 == 0)}" if promo else ""))
+    return write(folder, name, "\n".join(rows) + "\n")
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (relative name -> SHA-256 of its bytes): equal digests mean the
+    folder is byte-identical."""
+    import hashlib
+
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
