@@ -17,16 +17,19 @@ The encoder of a forecaster is a small pre-norm stack with GELU (:func:`forecast
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from minitransformer.nn.config import ConfigBase, EncoderConfig
 from tasks.forecasting.data import FORMATS
 
-__all__ = ["forecast_encoder", "ForecastConfig", "ForecastSettings", "SETTINGS_NAME"]
+__all__ = ["forecast_encoder", "ForecastConfig", "ForecastSettings", "SETTINGS_NAME", "MAX_MEMBERS"]
 
 #: the file in a trained model folder that holds the :class:`ForecastSettings`
 SETTINGS_NAME = "forecast.json"
+#: the largest ensemble (each member is trained in turn, and all are held in memory to forecast)
+MAX_MEMBERS = 100
 
 
 def forecast_encoder(d_model: int = 64, num_layers: int = 2, dropout: float = 0.1,
@@ -44,15 +47,36 @@ def forecast_encoder(d_model: int = 64, num_layers: int = 2, dropout: float = 0.
                          attention_backend=attention_backend)
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _check_quantiles(quantiles: list[float]) -> None:
-    """Empty (a point forecast) or values in (0, 1) that include 0.5 (the point forecast)."""
-    if quantiles and (0.5 not in quantiles or any(not 0 < q < 1 for q in quantiles)):
-        raise ValueError(f"quantiles: expected values in (0, 1) including 0.5, got {quantiles}")
+    """Empty (a point forecast) or increasing values in (0, 1) that include 0.5 (the point forecast)."""
+    if not isinstance(quantiles, list) or not all(_is_number(q) for q in quantiles):
+        raise ValueError(f"quantiles: expected a list of numbers, got {quantiles!r}")
+    if quantiles and (0.5 not in quantiles or any(not 0 < q < 1 for q in quantiles)
+                      or any(a >= b for a, b in zip(quantiles, quantiles[1:]))):
+        raise ValueError(f"quantiles: expected increasing values in (0, 1) including 0.5, got {quantiles}")
 
 
 def _check_encoder(encoder) -> None:
     if not isinstance(encoder, EncoderConfig):
         raise ValueError(f"encoder: expected an EncoderConfig, got {type(encoder).__name__}")
+
+
+def _check_number(name: str, value, zero: bool = False, optional: bool = False) -> None:
+    """``value`` is a finite positive number (or 0 with ``zero``, or ``None`` with ``optional``)."""
+    if optional and value is None:
+        return
+    if not _is_number(value) or not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        expected = "a finite number >= 0" if zero else "a finite positive number"
+        raise ValueError(f"{name}: expected {expected}{' or None' if optional else ''}, got {value!r}")
+
+
+def _check_strings(name: str, value) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name}: expected a list of strings, got {value!r}")
 
 
 @dataclass
@@ -86,12 +110,31 @@ class ForecastConfig(ConfigBase):
         if self.context % self.patch_len:
             raise ValueError(f"context: {self.context} must be a multiple of patch_len={self.patch_len}")
         _check_quantiles(self.quantiles)
-        if not isinstance(self.n_covariates, int) or self.n_covariates < 0:
+        k = self.n_covariates
+        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
             raise ValueError(f"n_covariates: expected a non-negative integer, got {self.n_covariates!r}")
+        _check_number("min_scale", self.min_scale, zero=True)
 
     @property
     def num_patches(self) -> int:
         return self.context // self.patch_len
+
+    def approximate_parameters(self) -> int:
+        """About how many weights the :class:`~tasks.forecasting.model.PatchForecaster` has, to
+        check a size before allocating it (``N`` patches of ``P`` steps, ``K`` covariates,
+        width ``D``, ``H × Q`` outputs)::
+
+            P·(2+K)·D  +  (N+1)·D  +  H·K·D  +  encoder  +  N·D·H·Q
+
+        Examples:
+            >>> ForecastConfig(context=16, horizon=4, patch_len=4,
+            ...                encoder=forecast_encoder(d_model=16)).approximate_parameters()
+            4560
+        """
+        d, k, q = self.encoder.d_model, self.n_covariates, max(1, len(self.quantiles))
+        n = self.num_patches
+        return (self.patch_len * (2 + k) * d + (n + 1) * d + self.horizon * k * d
+                + self.encoder.approximate_parameters() + n * d * self.horizon * q)
 
 
 @dataclass
@@ -107,8 +150,10 @@ class ForecastSettings(ConfigBase):
     patch reconstruction first. Windows: at most ``windows_per_series`` per series, from its
     last ``max_history`` values. ``max_minutes``: the whole ensemble's time budget (``None``:
     none). Scoring: ``frequency`` (MASE's seasonal lag ``m`` and Naive2's season; M4: 1 for
-    weekly) and ``season`` (the seasonal-naive period). ``format`` is the data's layout and
-    ``member_dirs`` the members' folders, both filled in by training.
+    weekly) and ``season`` (the seasonal-naive period). Filled in by training: ``format``, the
+    data's layout; ``member_dirs``, the members' folders; ``columns``, what the members read, in
+    the long layout's names (``series_id``, ``date`` if the data had dates, ``value``, the
+    covariates), which evaluation and prediction files must provide.
     """
 
     model_type: ClassVar[str] = "forecast_ensemble"
@@ -132,24 +177,39 @@ class ForecastSettings(ConfigBase):
     season: int = 52                    # seasonal-naive period
     format: str = "auto"
     member_dirs: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         _check_encoder(self.encoder)
         self._check_positive("horizon", "patch_len", "members", "epochs", "batch_size", "patience",
                              "windows_per_series", "frequency", "season")
+        if self.members > MAX_MEMBERS:
+            raise ValueError(f"members: expected at most {MAX_MEMBERS}, got {self.members}")
         if self.context is not None:
             self._check_positive("context")
         if self.max_history is not None:
             self._check_positive("max_history")
-        if not isinstance(self.pretrain_epochs, int) or self.pretrain_epochs < 0:
+        if not isinstance(self.pretrain_epochs, int) or isinstance(self.pretrain_epochs, bool) \
+                or self.pretrain_epochs < 0:
             raise ValueError(f"pretrain_epochs: expected a non-negative integer, "
                              f"got {self.pretrain_epochs!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr: expected a positive number, got {self.lr!r}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max_minutes: expected a positive number or None, got {self.max_minutes!r}")
+        _check_number("lr", self.lr)
+        _check_number("weight_decay", self.weight_decay, zero=True)
+        _check_number("max_minutes", self.max_minutes, optional=True)
+        if not isinstance(self.refit, bool):
+            raise ValueError(f"refit: expected true or false, got {self.refit!r}")
         _check_quantiles(self.quantiles)
         self._check_choice("format", FORMATS)
+        _check_strings("member_dirs", self.member_dirs)
+        _check_strings("columns", self.columns)
+
+    @property
+    def covariate_names(self) -> list[str] | None:
+        """The covariate columns the members read (``promo``, ...); ``None`` for a model folder
+        saved before the columns were recorded."""
+        if not self.columns:
+            return None
+        return [name for name in self.columns if name not in ("series_id", "date", "value")]
 
     def resolved_context(self, member: int = 0, typical_length: int | None = None) -> int:
         """Member k's context, a multiple of patch_len: (8, 6, 10, 4, 12 ...) × H by default.

@@ -16,6 +16,11 @@ Two ways to get the values to forecast:
 * **with** ``test`` (M4's layout: the same ids, ``H`` values each): the full series of ``data``
   are the histories and ``test`` holds the values to forecast; its covariate columns (e.g.
   planned promotions) are given to the model as known future covariates.
+
+Either way the covariates of the forecast steps are known (held-out rows, or the test file) and
+given to the model, as a shop knows its planned promotions. Both files must have the columns
+the model was trained with (:func:`~tasks.forecasting.inputs.model_inputs`); a test file's
+dates, when both files have dates, must come after its series' history.
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from tasks.forecasting.baselines import BASELINE_NAMES, baseline_forecasts
 from tasks.forecasting.config import ForecastSettings
 from tasks.forecasting.data import SeriesSet, split_last, to_series_set
 from tasks.forecasting.ensemble import ForecastEnsemble
+from tasks.forecasting.inputs import held_out_future
+from tasks.forecasting.timestamps import format_timestamp
 
-__all__ = ["evaluate", "score_with_baselines", "relative_owa", "match_test"]
+__all__ = ["evaluate", "score_with_baselines", "relative_owa", "match_test", "check_frequency"]
 
 
 def relative_owa(scores: dict, reference: dict) -> float:
@@ -76,24 +83,39 @@ def match_test(data: SeriesSet, test: SeriesSet, h: int, source: str = "test"
     """
     position = {series_id: i for i, series_id in enumerate(data.ids)}
     actuals, keep = [], []
-    for series_id, values in zip(test.ids, test.values):
+    for j, (series_id, values) in enumerate(zip(test.ids, test.values)):
         if series_id not in position:
             raise ValueError(f"{source}: series {series_id!r} is not in the training data")
         if values.size != h:
             raise ValueError(f"{source}: series {series_id!r} has {values.size} values, "
                              f"expected {h} (the horizon)")
-        keep.append(position[series_id])
+        i = position[series_id]
+        if data.dates is not None and test.dates is not None and test.dates[j][0] <= data.dates[i][-1]:
+            raise ValueError(f"{source}: series {series_id!r} starts at "
+                             f"{format_timestamp(test.dates[j][0])}, not after the end of its history "
+                             f"({format_timestamp(data.dates[i][-1])})")
+        keep.append(i)
         actuals.append(np.asarray(values))
     return data.subset(keep), actuals, len(position) - len(keep)
 
 
+def check_frequency(histories: SeriesSet, frequency: int) -> None:
+    """Refuse a MASE lag ``m`` that no history is long enough for (every MASE would be undefined)."""
+    longest = int(histories.lengths().max())
+    if longest <= frequency:
+        raise ValueError(f"frequency {frequency}: every history has at most {longest} values; MASE "
+                         f"compares each value with the one {frequency} steps earlier, so it needs more "
+                         "(use a smaller --frequency, 1 for weekly data as in M4)")
+
+
 def evaluate(model: ForecastEnsemble, data: SeriesSet | str | Path,
              test: SeriesSet | str | Path | None = None, *, frequency: int | None = None,
-             season: int | None = None, format: str = "auto") -> dict:
+             season: int | None = None, format: str = "auto", batch_size: int = 1024) -> dict:
     """Score ``model`` beside the baselines on ``data`` (and ``test``; see the module docstring).
 
     ``frequency`` and ``season`` replace the model's scoring settings (MASE's lag and Naive2's
-    season; the seasonal-naive period). Returns what ``forecast evaluate --json`` writes: the
+    season; the seasonal-naive period); ``batch_size`` series are forecast at once. Returns
+    what ``forecast evaluate --json`` writes: the
     model's ``MAE, RMSE, MASE, sMAPE, OWA`` (and ``series``, ``mase_skipped``), the same for each
     baseline under ``"baselines"``, and ``horizon``, ``mode``, ``series_skipped_too_short``.
 
@@ -113,20 +135,26 @@ def evaluate(model: ForecastEnsemble, data: SeriesSet | str | Path,
     kept = model.settings
     settings = replace(kept, frequency=kept.frequency if frequency is None else frequency,
                        season=kept.season if season is None else season)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
     h = model.horizon
-    series = to_series_set(data, format)
-    future = None
+    series = model.inputs(to_series_set(data, format), _name(data, "data"))
     if test is None:
-        histories, actuals, _ = split_last(series, h)
+        histories, actuals, kept_series = split_last(series, h)
+        future = held_out_future(series.subset(kept_series), h)   # the held-out steps' covariates
         skipped, mode = len(series) - len(histories), f"last {h} values of each series held out"
     else:
-        test_set = to_series_set(test, format)
-        source = str(test) if isinstance(test, (str, Path)) else "test"
+        source = _name(test, "test")
+        test_set = model.inputs(to_series_set(test, format), source, need_dates=False)
         histories, actuals, skipped = match_test(series, test_set, h, source)
         mode = f"scored against {source}"
-        if test_set.covariates is not None:                        # known future covariates (promotions)
-            future = dict(zip(test_set.ids, test_set.covariates))
-    forecasts = model.forecast(histories, future)[..., model.median_index]   # (S, H)
+        future = held_out_future(test_set, h)                      # known future covariates (promotions)
+    check_frequency(histories, settings.frequency)
+    forecasts = model.forecast(histories, future, batch_size)[..., model.median_index]   # (S, H)
     result = score_with_baselines(histories, actuals, forecasts, settings)
     result.update({"horizon": h, "mode": mode, "series_skipped_too_short": skipped})
     return result
+
+
+def _name(data, default: str) -> str:
+    return str(data) if isinstance(data, (str, Path)) else default

@@ -58,11 +58,12 @@ def masked_patch_loss(model: nn.Module, batch: dict) -> torch.Tensor:
 
 def pretrain_masked(forecaster: PatchForecaster, windows, epochs: int = 2, batch_size: int = 256,
                     lr: float = 1e-3, seed: int = 0, device: str = "auto", mask_ratio: float = 0.4,
-                    log=print) -> list[dict]:
-    """Pretrain ``forecaster`` in place on the contexts of ``windows``; returns the loss history."""
+                    log=print, max_minutes: float | None = None) -> list[dict]:
+    """Pretrain ``forecaster`` in place on the contexts of ``windows``; returns the loss history.
+    ``max_minutes`` bounds it (``None``: no bound)."""
     wrapper = MaskedPatchPretrainer(forecaster, mask_ratio)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                         verbose=False, progress=False)
+                         verbose=False, progress=False, max_minutes=max_minutes)
     result = Trainer(wrapper, config, loss_fn=masked_patch_loss, train_data=windows).fit()
     for record in result.history:
         loss = record.get("train_loss", float("nan"))

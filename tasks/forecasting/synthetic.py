@@ -43,7 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SalesConfig", "PROFILES", "simulate_sales", "write_sales"]
+__all__ = ["SalesConfig", "PROFILES", "simulate_sales", "write_sales", "test_path", "MAX_CELLS"]
+
+#: at most this many product-weeks (the simulator holds a few float arrays of that size)
+MAX_CELLS = 5_000_000
 
 #: season profile -> week of the year at its peak (None: all-year, a small bump around week 26)
 PROFILES: dict[str, int | None] = {"winter": 50, "summer": 27, "back-to-school": 35, "all-year": None}
@@ -60,10 +63,13 @@ class SalesConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.products < 1:
-            raise ValueError(f"products: expected an integer >= 1, got {self.products}")
-        if self.weeks < 2:
-            raise ValueError(f"weeks: expected an integer >= 2, got {self.weeks}")
+        for name, least in (("products", 1), ("weeks", 2), ("seed", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValueError(f"{name}: expected an integer >= {least}, got {value!r}")
+        if self.products * self.weeks > MAX_CELLS:
+            raise ValueError(f"products x weeks: expected at most {MAX_CELLS:,} product-weeks, got "
+                             f"{self.products} x {self.weeks}")
         if not 0.0 <= self.promo_rate <= 1.0:
             raise ValueError(f"promo_rate: expected a probability in [0, 1], got {self.promo_rate}")
         try:
@@ -108,6 +114,12 @@ def simulate_sales(config: SalesConfig | None = None) -> dict[str, np.ndarray | 
             "mean": mean, "profile": [names[k] for k in profile], "lift": lift}
 
 
+def test_path(path: str | Path) -> Path:
+    """Where :func:`write_sales` puts the held-out weeks: ``sales.csv`` -> ``sales_test.csv``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_test{path.suffix}")
+
+
 def write_sales(path: str | Path, config: SalesConfig | None = None, holdout: int = 0) -> dict:
     """Simulate and write the long CSV; with ``holdout`` H > 0 the last H weeks go to a second file
     (``path`` with ``_test`` before the suffix). Returns ``{"series", "weeks", "rows", "files"}``."""
@@ -120,7 +132,7 @@ def write_sales(path: str | Path, config: SalesConfig | None = None, holdout: in
     cut = cfg.weeks - holdout
     parts = [(path, slice(0, cut))]
     if holdout:
-        parts.append((path.with_name(f"{path.stem}_test{path.suffix}"), slice(cut, cfg.weeks)))
+        parts.append((test_path(path), slice(cut, cfg.weeks)))
     for target, weeks in parts:
         with target.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

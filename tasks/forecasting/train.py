@@ -17,8 +17,14 @@ classical forecasting):
    too. No value is left to validate it: ``E`` is what the selection run chose.
    ``refit=False`` (``--no-refit``) keeps the selection run's best weights instead.
 
+Check first, write after: the settings, the data, the validation split and the memory the
+members need are all checked before anything is written; then the whole training runs inside
+:func:`~minitransformer.files.run_folder.claim_run_folder`, which refuses a folder that already
+holds files and locks it against a second training. A refused training changes nothing.
+
 Time budget: ``max_minutes`` is split evenly over the members; with the refit, the selection
 run gets half of a member's share and the refit what is left of it (at least 30 seconds).
+Pretraining (``pretrain_epochs``) is bounded by the same share.
 Short series: when the median history is shorter than twice the default context, the
 context is capped at half of it (:meth:`~tasks.forecasting.config.ForecastSettings.resolved_context`).
 """
@@ -32,12 +38,14 @@ from pathlib import Path
 
 import numpy as np
 
+from minitransformer.files.model_folder import check_fits_in_memory
+from minitransformer.files.run_folder import claim_run_folder
 from minitransformer.metrics.forecasting import score_forecasts
 from minitransformer.training import Run, TrainConfig, Trainer, seed_everything
 from tasks.forecasting.config import SETTINGS_NAME, ForecastSettings
-from tasks.forecasting.data import SeriesSet, split_last, to_series_set
+from tasks.forecasting.data import SeriesSet, input_columns, split_last, to_series_set
 from tasks.forecasting.ensemble import forecast_members, load
-from tasks.forecasting.evaluate import relative_owa, score_with_baselines
+from tasks.forecasting.evaluate import check_frequency, relative_owa, score_with_baselines
 from tasks.forecasting.model import PatchForecaster, forecast_loss
 from tasks.forecasting.pretrain import pretrain_masked
 from tasks.forecasting.windows import WindowDataset, n_covariates
@@ -60,8 +68,15 @@ class _Validation:
 
 
 def _validation(data: SeriesSet, settings: ForecastSettings) -> _Validation:
-    """Hold out the last H values of every series; score a member's forecasts of them per epoch."""
+    """Hold out the last H values of every series; score a member's forecasts of them per epoch.
+
+    Refuses data that leaves no training window (every series at most 2H values) or no MASE.
+    """
     histories, actuals, _ = split_last(data, settings.horizon)
+    if int(histories.lengths().max()) <= settings.horizon:
+        raise ValueError(f"no training window: every series has at most {settings.horizon} values after "
+                         f"holding out the last {settings.horizon} for validation; use a shorter --horizon")
+    check_frequency(histories, settings.frequency)
     naive2 = score_with_baselines(histories, actuals, None, settings, ("Naive2",))["baselines"]["Naive2"]
 
     def evaluate_fn(model: PatchForecaster, histories: SeriesSet) -> dict:
@@ -92,7 +107,7 @@ def _fit_member(data: SeriesSet, settings: ForecastSettings, context: int, seed:
     model = PatchForecaster(settings.member_config(context, n_covariates(data)))
     if settings.pretrain_epochs:
         pretrain_masked(model, windows, epochs=settings.pretrain_epochs, batch_size=settings.batch_size,
-                        lr=settings.lr, seed=seed, device=device, log=log)
+                        lr=settings.lr, seed=seed, device=device, log=log, max_minutes=minutes)
     config = TrainConfig(epochs=epochs, batch_size=settings.batch_size, lr=settings.lr, seed=seed,
                          device=device, monitor=valid.monitor if valid else "loss", mode="min",
                          max_minutes=minutes, patience=settings.patience, weight_decay=settings.weight_decay,
@@ -110,41 +125,63 @@ def _train_member(member: int, context: int, data: SeriesSet, valid: _Validation
     log = _logger(verbose)
     member_start, member_dir = time.monotonic(), out_dir / f"member_{member}"
     name = f"member {member + 1}/{settings.members}"
-    log(f"{name}: selection run")
-    selection_budget = budget / 2 if budget and settings.refit else budget
-    result, windows, model = _fit_member(valid.histories, settings, context, seed + member, device,
-                                        member_dir / "selection" if settings.refit else member_dir,
-                                        settings.epochs, selection_budget, verbose, valid)
-    summary = {"member": member, "context": context, "best_epoch": result.best_epoch,
-               "monitor": valid.monitor, "valid_best": result.best_metric, "stop_reason": result.stop_reason,
-               "windows": windows.n_windows, "padded_series": windows.n_padded,
-               "skipped_series": windows.n_skipped}
-    if settings.refit and result.best_epoch is None:            # the budget ended inside epoch 1
-        log(f"{name}: no full epoch within the time budget; keeping the selection run's weights (no refit)")
-        model.save_pretrained(member_dir)
-    elif settings.refit:
-        log(f"{name}: refit on the full series for {result.best_epoch} epoch(s)")
-        left = budget - (time.monotonic() - member_start) / 60 if budget else None
-        refit, windows, _ = _fit_member(data, settings, context, seed + member, device, member_dir,
-                                        result.best_epoch, None if left is None else max(left, 0.5), verbose)
-        summary.update(refit_epochs=refit.best_epoch, refit_windows=windows.n_windows)
+    with claim_run_folder(member_dir):                    # the refit writes beside selection/
+        log(f"{name}: selection run")
+        selection_budget = budget / 2 if budget and settings.refit else budget
+        result, windows, model = _fit_member(valid.histories, settings, context, seed + member, device,
+                                            member_dir / "selection" if settings.refit else member_dir,
+                                            settings.epochs, selection_budget, verbose, valid)
+        summary = {"member": member, "context": context, "best_epoch": result.best_epoch,
+                   "monitor": valid.monitor, "valid_best": result.best_metric,
+                   "stop_reason": result.stop_reason,
+                   "windows": windows.n_windows, "padded_series": windows.n_padded,
+                   "skipped_series": windows.n_skipped}
+        if settings.refit and result.best_epoch is None:            # the budget ended inside epoch 1
+            log(f"{name}: no full epoch within the time budget; keeping the selection run's weights "
+                "(no refit)")
+            model.save_pretrained(member_dir)
+        elif settings.refit:
+            log(f"{name}: refit on the full series for {result.best_epoch} epoch(s)")
+            left = budget - (time.monotonic() - member_start) / 60 if budget else None
+            minutes = None if left is None else max(left, 0.5)
+            refit, windows, _ = _fit_member(data, settings, context, seed + member, device, member_dir,
+                                            result.best_epoch, minutes, verbose)
+            summary.update(refit_epochs=refit.best_epoch, refit_windows=windows.n_windows)
     return summary
 
 
-def _train_ensemble(data: SeriesSet, settings: ForecastSettings, out_dir: Path, seed: int, device: str,
-                    verbose: bool) -> tuple[dict, float]:
+def _contexts(settings: ForecastSettings, valid: _Validation) -> list[int]:
+    """Each member's context (capped for short series when ``settings.context`` is unset)."""
+    typical = int(np.median(valid.histories.lengths())) if settings.context is None else None
+    return [settings.resolved_context(member, typical) for member in range(settings.members)]
+
+
+def _check_size(settings: ForecastSettings, contexts: list[int], data: SeriesSet) -> None:
+    """Refuse settings whose members would not fit in memory: while training the largest (its
+    weights, gradients and AdamW's two moments: 16 bytes a weight), or all of them to forecast."""
+    sizes = [settings.member_config(c, n_covariates(data)).approximate_parameters() for c in contexts]
+    source = "the model settings (--d-model, --layers, --context, --patch-len, --horizon)"
+    check_fits_in_memory(max(sizes), source, bytes_per_parameter=16)
+    check_fits_in_memory(sum(sizes), source)
+
+
+def _check_run(seed, device: str, settings: ForecastSettings) -> None:
+    """``seed`` (member k uses seed + k) and ``device``, checked before anything is written."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**63 - 1 - settings.members:
+        raise ValueError(f"seed: expected an integer from 0 to {2**63 - 1 - settings.members}, got {seed!r}")
+    TrainConfig(seed=seed, device=device)                  # refuses a device it does not know
+
+
+def _train_ensemble(data: SeriesSet, settings: ForecastSettings, valid: _Validation, out_dir: Path, seed: int,
+                    device: str, verbose: bool) -> tuple[dict, float]:
     """Train every member into ``out_dir`` and write ``forecast.json``; ``(metrics, seconds)``."""
     log = _logger(verbose)
-    valid = _validation(data, settings)
     log(f"validation: last {settings.horizon} values of {len(valid.histories)} series; best epoch by "
         f"{valid.monitor}" + ("; then a refit on the full series" if settings.refit else ""))
-    typical = int(np.median(valid.histories.lengths())) if settings.context is None else None
-    out_dir.mkdir(parents=True, exist_ok=True)
     budget = settings.max_minutes / settings.members if settings.max_minutes else None
     start = time.monotonic()
-    summaries = [_train_member(member, settings.resolved_context(member, typical), data, valid, settings,
-                               out_dir, seed, device, budget, verbose)
-                 for member in range(settings.members)]
+    summaries = [_train_member(member, context, data, valid, settings, out_dir, seed, device, budget, verbose)
+                 for member, context in enumerate(_contexts(settings, valid))]
     saved = replace(settings, member_dirs=[f"member_{member}" for member in range(settings.members)])
     saved.to_json_file(out_dir / SETTINGS_NAME)
     metrics = {"members": summaries, "series": len(data), "validation_naive2": valid.naive2}
@@ -158,8 +195,11 @@ def train(data: SeriesSet | str | Path, out_dir: str | Path, config: ForecastSet
 
     ``config``: the :class:`~tasks.forecasting.config.ForecastSettings` (its defaults when
     ``None``); ``horizon`` and ``max_minutes``, when given, replace its own. ``seed`` seeds
-    member k with ``seed + k``; ``verbose=False`` prints nothing. Refuses an ``out_dir`` that
-    already holds a trained model. Returns a :class:`~minitransformer.training.Run`: ``model`` is
+    member k with ``seed + k``; ``verbose=False`` prints nothing. Everything is checked before
+    the first write, and a refused training writes nothing: bad data or settings
+    (``ValueError`` naming the file and line, or the setting), an ``out_dir`` that already holds
+    files or that another training is writing to (``UsageError``). Returns a
+    :class:`~minitransformer.training.Run`: ``model`` is
     what :func:`~tasks.forecasting.load` reads back, ``metrics`` holds one summary per member
     (context, best epoch, validation score, stop reason, windows) and ``validation_naive2``.
 
@@ -183,12 +223,15 @@ def train(data: SeriesSet | str | Path, out_dir: str | Path, config: ForecastSet
     if max_minutes is not None:
         settings = replace(settings, max_minutes=max_minutes)
     out_dir = Path(out_dir)
-    if (out_dir / SETTINGS_NAME).exists():
-        raise FileExistsError(f"{out_dir}: already holds a trained model ({SETTINGS_NAME}); "
-                              "choose another folder")
+    _check_run(seed, device, settings)
     series = to_series_set(data, format)
-    settings = replace(settings, format=series.format)
-    source = str(data) if isinstance(data, (str, Path)) else "data"
-    _logger(verbose)(f"{source}: {len(series)} series ({series.format} format), horizon {settings.horizon}")
-    metrics, seconds = _train_ensemble(series, settings, out_dir, seed, device, verbose)
-    return Run(model_dir=out_dir, model=load(out_dir), metrics=metrics, seconds=seconds)
+    settings = replace(settings, format=series.format, columns=input_columns(series))
+    valid = _validation(series, settings)
+    _check_size(settings, _contexts(settings, valid), series)
+    with claim_run_folder(out_dir):                        # refuses a folder with files; locks it
+        source = str(data) if isinstance(data, (str, Path)) else "data"
+        _logger(verbose)(f"{source}: {len(series)} series ({series.format} format), "
+                         f"horizon {settings.horizon}")
+        metrics, seconds = _train_ensemble(series, settings, valid, out_dir, seed, device, verbose)
+        model = load(out_dir)
+    return Run(model_dir=out_dir, model=model, metrics=metrics, seconds=seconds)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -70,7 +74,7 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     bad = write(tmp_path, "bad.csv", '"V1","V2","V3"\n"W1",1,oops\n')
     run = tmp_path / "m"
     assert main(["forecast", "train", "--data", str(bad), "--horizon", "1", "--out", str(run)]) == 2
-    assert "bad.csv:2" in capsys.readouterr().err
+    assert "bad.csv, line 2, column 'V3'" in capsys.readouterr().err
     short = write(tmp_path, "short.csv", '"V1","V2","V3"\n"W1",1,2\n')
     assert main(["forecast", "train", "--data", str(short), "--horizon", "9", "--out", str(run)]) == 2
     assert "longer than every series" in capsys.readouterr().err
@@ -92,4 +96,61 @@ def test_cli_refuses_to_overwrite_a_trained_model(tmp_path, capsys):
     assert main(args) == 0
     capsys.readouterr()
     assert main(args) == 2
-    assert "already holds a trained model" in capsys.readouterr().err
+    assert f"--out {tmp_path / 'm'}: already holds files (forecast.json, member_0)" in capsys.readouterr().err
+
+
+def _help(*words: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["forecast", *words, "--help"]) == 0
+    return " ".join(out.getvalue().split())                   # argparse wraps lines: join them
+
+
+def test_each_action_lists_only_its_own_options_and_train_names_the_data_page():
+    train, evaluate, predict = _help("train"), _help("evaluate"), _help("predict")
+    assert "series_id,date,value" in train and "docs/tasks/forecasting.md, section 'Your own data'" in train
+    assert "--resume" not in train and "--model" not in train            # no resume; starts from scratch
+    for text in (evaluate, predict):
+        for option in ("--epochs", "--lr", "--max-minutes", "--resume", "--out", "--horizon", "--members"):
+            assert option not in text, option
+        assert "Your own data" in text
+    assert "--future FILE" in predict and "--frequency" not in predict and "--test" in evaluate
+    assert "see above" not in train + evaluate + predict
+
+
+def test_simulate_never_overwrites_a_file(tmp_path, capsys):
+    out = tmp_path / "sales.csv"
+    assert main(["forecast", "simulate", "--out", str(out), "--products", "2", "--weeks", "10"]) == 0
+    before = out.read_bytes()
+    assert main(["forecast", "simulate", "--out", str(out), "--products", "3"]) == 2
+    assert "already exists; simulate never overwrites a file" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert main(["forecast", "simulate", "--out", str(tmp_path / "x.csv"), "--products", "100000"]) == 2
+    assert "at most 5,000,000 product-weeks" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
+
+
+def test_an_output_may_not_be_an_input_and_ids_are_quoted_in_the_csv(tmp_path, capsys):
+    rows = ['"V1","V2","V3","V4","V5","V6"', '"a,b",1,2,3,4,5', '"say ""hi""",5,4,3,2,1']
+    data = write(tmp_path, "quoted.csv", "\n".join(rows) + "\n")
+    out = tmp_path / "m"
+    assert main(["forecast", "train", "--data", str(data), "--out", str(out), "--horizon", "2",
+                 "--context", "4", "--patch-len", "2", "--d-model", "8", "--layers", "1", "--members", "1",
+                 "--epochs", "1", "--no-refit", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    before = data.read_bytes()
+    assert main(["forecast", "predict", "--model", str(out), "--data", str(data), "--json", str(data)]) == 2
+    assert "--json" in capsys.readouterr().err and data.read_bytes() == before
+    assert main(["forecast", "predict", "--model", str(out), "--data", str(data)]) == 0
+    table = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert [row[0] for row in table[1:]] == ["a,b", "a,b", 'say "hi"', 'say "hi"']
+
+
+def test_metrics_are_printed_rounded(tmp_path, capsys):
+    data = tiny_m4(tmp_path)
+    out = tmp_path / "m"
+    assert main(["forecast", "train", "--data", str(data), "--out", str(out), "--horizon", "4",
+                 "--context", "8", "--patch-len", "4", "--d-model", "8", "--layers", "1", "--members", "1",
+                 "--epochs", "1", "--no-refit", "--device", "cpu"]) == 0
+    assert main(["forecast", "evaluate", "--model", str(out), "--data", str(data)]) == 0
+    numbers = re.findall(r"\d+\.\d+", capsys.readouterr().out)
+    assert numbers and all(len(n.split(".")[1]) <= 4 for n in numbers)

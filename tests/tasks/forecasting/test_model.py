@@ -39,9 +39,14 @@ def test_the_settings_survive_json_and_name_a_bad_value(tmp_path):
     settings.to_json_file(tmp_path / "forecast.json")
     assert ForecastSettings.from_json_file(tmp_path / "forecast.json") == settings
     for bad, message in (({"horizon": 0}, "horizon: expected a positive integer"),
-                         ({"quantiles": [0.1, 0.9]}, "quantiles: expected values in"),
+                         ({"quantiles": [0.1, 0.9]}, "quantiles: expected increasing values in"),
+                         ({"quantiles": [0.9, 0.5, 0.1]}, "quantiles: expected increasing values in"),
+                         ({"quantiles": "0.5"}, "quantiles: expected a list of numbers"),
                          ({"encoder": {"d_model": 8}}, "encoder: expected an EncoderConfig"),
-                         ({"max_minutes": 0}, "max_minutes: expected a positive number"),
+                         ({"max_minutes": 0}, "max_minutes: expected a finite positive number"),
+                         ({"lr": float("inf")}, "lr: expected a finite positive number"),
+                         ({"refit": "yes"}, "refit: expected true or false"),
+                         ({"members": 101}, "members: expected at most 100"),
                          ({"format": "xls"}, "format: expected")):
         with pytest.raises(ValueError, match=message):
             ForecastSettings(**bad)

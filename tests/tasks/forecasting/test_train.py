@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from minitransformer.errors import UsageError
 from minitransformer.metrics.forecasting import score_forecasts
 from tasks.forecasting import baselines as bl
 from tasks.forecasting import load, predict, train
@@ -68,5 +69,5 @@ def test_the_keywords_replace_the_config_and_the_config_is_not_changed(tmp_path)
 def test_a_folder_with_a_trained_model_is_refused(tmp_path):
     data = SeriesSet(ids=["a", "b", "c"], values=planted(3, 40), format="m4")
     train(data, tmp_path / "run", tiny_settings(refit=False), verbose=False)
-    with pytest.raises(FileExistsError, match="already holds a trained model"):
+    with pytest.raises(UsageError, match="already holds files"):
         train(data, tmp_path / "run", tiny_settings(refit=False), verbose=False)
