@@ -19,8 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 from torch.nn import functional as F
+
+from minitransformer.errors import CheckpointError
+from minitransformer.nn.io import atomic_save_safetensors
 
 __all__ = ["LogisticRegression", "class_prior_scores"]
 
@@ -73,16 +77,33 @@ class LogisticRegression:
         return torch.sigmoid(x @ self.weight + self.bias).numpy()
 
     def save(self, path: str | Path) -> None:
-        save_file({"mean": self.mean, "std": self.std, "weight": self.weight,
-                   "bias": self.bias.reshape(1)}, str(path))
+        """Write the fitted tensors to ``path`` (safetensors), atomically."""
+        holder = torch.nn.Module()
+        for name, tensor in (("mean", self.mean), ("std", self.std), ("weight", self.weight),
+                             ("bias", self.bias.reshape(1))):
+            holder.register_buffer(name, tensor)
+        atomic_save_safetensors(holder, path)
 
     @classmethod
-    def load(cls, path: str | Path, cardinalities: list[int]) -> LogisticRegression:
+    def load(cls, path: str | Path, cardinalities: list[int],
+             num_numeric: int | None = None) -> LogisticRegression:
+        """The baseline saved at ``path``; with ``num_numeric`` every tensor's shape is checked
+        against the model's columns. Problems are one line naming the file."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: baseline weights not found")
-        tensors = load_file(str(path))
+        try:
+            tensors = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as err:
+            raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from None
+        width = None if num_numeric is None else num_numeric + sum(cardinalities)
+        expected = {"mean": num_numeric, "std": num_numeric, "weight": width, "bias": 1}
+        for name, size in expected.items():
+            tensor = tensors.get(name)
+            if tensor is None or tensor.ndim != 1 or (size is not None and len(tensor) != size):
+                got = "missing" if tensor is None else f"shape {tuple(tensor.shape)}"
+                raise CheckpointError(f"{path}: tensor {name!r}: expected shape ({size},), got {got}")
         model = cls(cardinalities)
-        model.mean, model.std, model.weight = tensors["mean"], tensors["std"], tensors["weight"]
-        model.bias = tensors["bias"].reshape(())
+        model.mean, model.std, model.weight = (tensors[k].double() for k in ("mean", "std", "weight"))
+        model.bias = tensors["bias"].double().reshape(())
         return model

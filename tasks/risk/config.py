@@ -18,6 +18,7 @@ It runs the hand-written attention and layer norm (``attention_backend="manual"`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -62,8 +63,14 @@ class RiskModelConfig(ConfigBase):
     def __post_init__(self):
         if not isinstance(self.encoder, EncoderConfig):
             raise ValueError(f"encoder: expected an EncoderConfig, got {type(self.encoder).__name__}")
-        self._check_positive("num_quantiles")
+        quantiles = self.num_quantiles
+        if not isinstance(quantiles, int) or isinstance(quantiles, bool) or quantiles < 2:
+            raise ValueError(f"num_quantiles: expected an integer >= 2, got {quantiles!r}")
+        if not isinstance(self.sequence_view, bool):
+            raise ValueError(f"sequence_view: expected true or false, got {self.sequence_view!r}")
         self._check_choice("numeric_transform", NUMERIC_TRANSFORMS)
+        if not isinstance(self.schema, dict):
+            raise ValueError(f"schema: expected a JSON object, got {type(self.schema).__name__}")
         for key in ("numeric", "categorical", "vocab"):
             if key not in self.schema:
                 raise ValueError(f"schema: missing key {key!r}")
@@ -114,15 +121,27 @@ class RiskTrainConfig(ConfigBase):
     def __post_init__(self):
         if not isinstance(self.encoder, EncoderConfig):
             raise ValueError(f"encoder: expected an EncoderConfig, got {type(self.encoder).__name__}")
-        if not 0.0 < self.label_fraction <= 1.0:
-            raise ValueError(f"--label-fraction: expected a value in (0, 1], got {self.label_fraction}")
-        self._check_positive("epochs", "batch_size", "patience", "pseudo_teachers", "pseudo_epochs")
+        for name in ("epochs", "batch_size", "patience", "pseudo_teachers", "pseudo_epochs"):
+            _check_range(self, name, 1, integer=True)
+        for name in ("pretrain_epochs", "pseudo_rounds"):
+            _check_range(self, name, 0, integer=True, optional=True)
+        _check_range(self, "label_fraction", 0.0, 1.0, low_open=True)
+        _check_range(self, "valid_fraction", 0.0, 1.0, low_open=True, high_open=True)
+        _check_range(self, "pseudo_fraction", 0.0, 1.0, low_open=True)
+        _check_range(self, "lr", 0.0, low_open=True)
+        _check_range(self, "weight_decay", 0.0)
+        _check_range(self, "pseudo_temperature", 0.0, low_open=True)
+        for name in ("cost_fn", "cost_fp"):
+            _check_range(self, name, 0.0, optional=True)
+        _check_range(self, "target_precision", 0.0, 1.0, low_open=True, optional=True)
         if self.loss not in ("bce", "balanced", "focal"):
-            raise ValueError(f"--loss: expected bce, balanced or focal, got {self.loss!r}")
+            raise ValueError(f"{_named('loss')}: expected bce, balanced or focal, got {self.loss!r}")
         if self.pseudo_labels not in ("soft", "hard"):
-            raise ValueError(f"--pseudo-labels: expected soft or hard, got {self.pseudo_labels!r}")
+            raise ValueError(f"{_named('pseudo_labels')}: expected soft or hard, got {self.pseudo_labels!r}")
         if (self.cost_fn is None) != (self.cost_fp is None):
             raise ValueError("--cost-fn and --cost-fp: give both or neither")
+        if self.cost_fn == 0 and self.cost_fp == 0:
+            raise ValueError("--cost-fn and --cost-fp: at least one cost must be above 0")
         if self.cost_fn is not None and self.target_precision is not None:
             raise ValueError("--target-precision cannot be combined with --cost-fn/--cost-fp")
 
@@ -132,3 +151,34 @@ class RiskTrainConfig(ConfigBase):
         if self.cost_fn is not None:
             return "min expected cost"
         return "target precision" if self.target_precision is not None else "max F1"
+
+
+#: the fields of RiskTrainConfig that ``minitransformer risk train`` sets with an option of that name
+CLI_FIELDS = ("epochs", "batch_size", "lr", "label_fraction", "valid_fraction", "loss", "pretrain_epochs",
+              "pseudo_rounds", "pseudo_labels", "cost_fn", "cost_fp", "target_precision")
+
+
+def _named(name: str) -> str:
+    """``lr (--lr)`` for a field with a command-line option, else ``patience``."""
+    return f"{name} (--{name.replace('_', '-')})" if name in CLI_FIELDS else name
+
+
+def _check_range(config, name: str, low: float, high: float = math.inf, *, low_open: bool = False,
+                 high_open: bool = False, integer: bool = False, optional: bool = False) -> None:
+    """Refuse ``config.<name>`` unless it is a finite number (an integer when ``integer``) in the
+    range; the message names the argument and its command-line option."""
+    value = getattr(config, name)
+    if value is None and optional:
+        return
+    kind = (int,) if integer else (int, float)
+    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if ok:
+        return
+    if integer:
+        what = "a positive integer" if low == 1 else "a non-negative integer"
+    elif high == math.inf:
+        what = "a positive number" if low_open else "a non-negative number"
+    else:
+        what = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    raise ValueError(f"{_named(name)}: expected {what}, got {value!r}")

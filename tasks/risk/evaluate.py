@@ -23,7 +23,7 @@ from minitransformer.metrics.classification import (
     roc_auc,
 )
 from tasks.risk.data import Table, as_table
-from tasks.risk.scorer import RiskScorer
+from tasks.risk.scorer import RiskScorer, check_scoring_arguments
 
 __all__ = ["evaluate", "evaluate_scores", "SCENARIO_COLUMN"]
 
@@ -53,12 +53,15 @@ def _baselines(model: RiskScorer, data, labels: np.ndarray) -> dict[str, dict[st
     return baselines
 
 
-def evaluate(model: RiskScorer, data: str | Path | Table) -> dict:
+def evaluate(model: RiskScorer, data: str | Path | Table, batch_size: int = 2048) -> dict:
     """The full report of ``model`` on a labelled table (see the module docstring).
 
     Args:
         model: what :func:`tasks.risk.load` returns (or ``train(...).model``).
-        data: a CSV path or a :class:`~tasks.risk.data.Table` with the target column.
+        data: a CSV path or a :class:`~tasks.risk.data.Table` with the target column and the
+            columns the model was trained with (others are ignored; missing ones are refused,
+            listing the missing and the extra columns). Both classes must occur in it.
+        batch_size: rows scored at a time.
 
     Examples:
         >>> import tempfile
@@ -74,10 +77,15 @@ def evaluate(model: RiskScorer, data: str | Path | Table) -> dict:
         >>> sorted(report["baselines"]), 0 <= report["auprc"] <= 1
         (['class_prior', 'logistic_regression'], True)
     """
+    check_scoring_arguments(model, batch_size)
     table = as_table(data)
     encoded = model.encode(table, require_target=True)
-    scores = model.score(encoded)
     labels = encoded.labels
+    if labels.min() == labels.max():
+        which = "positive" if labels[0] else "negative"
+        raise ValueError(f"{table.path}: column {model.schema.target!r} holds only {which} rows; ROC-AUC and "
+                         "AUPRC need both classes (score such a file with predict)")
+    scores = model.score(encoded, batch_size)
     report = evaluate_scores(labels, scores, model.threshold, model.info.get("cost_fn"),
                              model.info.get("cost_fp"))
     report["baselines"] = _baselines(model, encoded, labels)

@@ -39,7 +39,25 @@ from minitransformer import Encoder, PretrainedMixin
 from tasks.risk.config import RiskModelConfig
 from tasks.risk.normalize import NumericNormalizer
 
-__all__ = ["TabularTransformer"]
+__all__ = ["TabularTransformer", "approximate_parameters"]
+
+
+def approximate_parameters(config: RiskModelConfig) -> int:
+    """About how many numbers a :class:`TabularTransformer` of ``config`` allocates, to check a
+    configuration (from a user's options or a model folder) before building it: the encoder,
+    plus a ``D``-wide row for every category, column weight, bias, mask and step, plus the
+    ``Q + 2`` normalisation statistics of every numeric column::
+
+        encoder + D (sum_j (K_j + 1) + F_num (V + 2) + 2 F_cat + T_h + G (V + 1) + 2) + F_num (Q + 2)
+    """
+    schema = config.schema
+    numeric, categorical = len(schema["numeric"]), len(schema["categorical"])
+    categories = sum(len(schema["vocab"][name]) + 1 for name in schema["categorical"])
+    history = config.history
+    views = 2 if config.numeric_transform == "both" else 1
+    rows = (categories + numeric * (views + 2) + 2 * categorical + (len(history[0]) if history else 0)
+            + len(history) * (views + 1) + 2)
+    return config.encoder.approximate_parameters(rows) + numeric * (config.num_quantiles + 2)
 
 
 class TabularTransformer(PretrainedMixin, nn.Module):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.risk.data import Table, as_table
-from tasks.risk.scorer import RiskScorer
+from tasks.risk.scorer import RiskScorer, check_scoring_arguments
 
 __all__ = ["Predictions", "predict"]
 
@@ -43,14 +43,18 @@ class Predictions:
 
 
 def predict(model: RiskScorer, data: str | Path | Table, explain: int = 0,
-            id_column: str | None = None) -> Predictions:
-    """Score every row of ``data`` (the target column may be absent).
+            id_column: str | None = None, batch_size: int = 2048) -> Predictions:
+    """Score every row of ``data``.
 
     Args:
         model: what :func:`tasks.risk.load` returns (or ``train(...).model``).
-        data: a CSV path or a :class:`~tasks.risk.data.Table`.
+        data: a CSV path or a :class:`~tasks.risk.data.Table` with the columns the model was
+            trained with (the target may be absent or empty and is not read; missing columns are
+            refused, listing the missing and the extra ones). Columns left out as ids at
+            training time are not read either.
         explain: how many attended-to tokens to report per row (0: none).
         id_column: a column whose values name the rows.
+        batch_size: rows scored at a time.
 
     Examples:
         >>> import tempfile
@@ -66,14 +70,15 @@ def predict(model: RiskScorer, data: str | Path | Table, explain: int = 0,
         >>> found.ids[:3], found.scores.shape == found.flagged.shape, len(found.reasons[0])
         (['0', '1', '2'], True, 2)
     """
-    if explain < 0:
-        raise ValueError(f"--explain: expected a non-negative number of tokens, got {explain}")
+    check_scoring_arguments(model, batch_size)
+    if not isinstance(explain, int) or isinstance(explain, bool) or explain < 0:
+        raise ValueError(f"explain (--explain): expected a non-negative number of tokens, got {explain!r}")
     table = as_table(data)
     if id_column is not None and id_column not in table.columns:
         raise ValueError(f"--id-column {id_column!r}: not a column of {table.path}")
     encoded = model.encode(table, require_target=False)
-    scores = model.score(encoded)
+    scores = model.score(encoded, batch_size)
     ids = table.column(id_column) if id_column else [str(i + 1) for i in range(len(scores))]
-    reasons = model.explain(encoded, explain) if explain else None
+    reasons = model.explain(encoded, explain, batch_size) if explain else None
     return Predictions(ids, scores, scores >= model.threshold, model.threshold, reasons, encoded.unknown,
                        id_column)

@@ -4,12 +4,19 @@ A model folder (written by :func:`tasks.risk.train`) holds ``config.json`` +
 ``model.safetensors`` (the model, with the table schema and the normalisation statistics),
 ``risk.json`` (decision threshold, costs, training summary) and
 ``baseline_logreg.safetensors`` (the logistic-regression baseline, scored beside the model).
-Loading reads JSON and safetensors only; nothing is unpickled.
+
+A model folder is data, not trust (it may come from anyone): loading reads JSON and safetensors
+only, nothing is unpickled; every file is taken through
+:func:`~minitransformer.files.model_folder.member_path` (a link leading out of the folder is
+refused); the schema and every setting are type-checked, and the size ``config.json`` asks for
+is checked against the machine's memory (:func:`~tasks.risk.model.approximate_parameters`)
+before a tensor is allocated. Every problem is one line naming the file.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +24,16 @@ import numpy as np
 import torch
 
 from minitransformer import record_attention
+from minitransformer.errors import CheckpointError
+from minitransformer.files.model_folder import check_fits_in_memory, member_path
+from minitransformer.nn.io import CONFIG_NAME, WEIGHTS_NAME, load_weights
 from tasks.risk.baselines import LogisticRegression
+from tasks.risk.columns import shown
+from tasks.risk.config import RiskModelConfig
 from tasks.risk.data import Encoded, Schema, Table, encode
-from tasks.risk.model import TabularTransformer
+from tasks.risk.model import TabularTransformer, approximate_parameters
 
-__all__ = ["RiskScorer", "load", "RISK_INFO", "BASELINE_WEIGHTS"]
+__all__ = ["RiskScorer", "load", "check_scoring_arguments", "RISK_INFO", "BASELINE_WEIGHTS"]
 
 RISK_INFO = "risk.json"
 BASELINE_WEIGHTS = "baseline_logreg.safetensors"
@@ -51,10 +63,10 @@ class RiskScorer:
     def encode(self, table: Table, require_target: bool) -> Encoded:
         return encode(table, self.schema, require_target=require_target)
 
-    def score(self, data: Encoded) -> np.ndarray:
-        """Probability of the positive class for every row, ``(N,)``."""
-        return self.model.predict_proba(torch.from_numpy(data.numeric),
-                                        torch.from_numpy(data.categorical)).numpy()
+    def score(self, data: Encoded, batch_size: int = 2048) -> np.ndarray:
+        """Probability of the positive class for every row, ``(N,)``, ``batch_size`` rows at a time."""
+        return self.model.predict_proba(torch.from_numpy(data.numeric), torch.from_numpy(data.categorical),
+                                        batch_size=batch_size).numpy()
 
     def explain(self, data: Encoded, top_k: int = 3, batch_size: int = 1024) -> list[list[tuple[str, float]]]:
         """For every row, the ``top_k`` tokens ``[CLS]`` attended to most, with their weights.
@@ -98,14 +110,54 @@ def load(model_dir: str | Path) -> RiskScorer:
     directory = Path(model_dir)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: model directory not found")
-    info_path = directory / RISK_INFO
+    info_path = member_path(directory, RISK_INFO)
     if not info_path.is_file():
         raise FileNotFoundError(f"{info_path}: not found; is {directory} a 'risk train' output directory?")
-    model = TabularTransformer.from_pretrained(directory)
+    info = _read_info(info_path)
+    config_path = member_path(directory, CONFIG_NAME)
+    try:
+        config = RiskModelConfig.from_json_file(config_path)
+    except (TypeError, ValueError) as err:       # TypeError: a setting of the wrong type, e.g. "dropout": "x"
+        message = str(err)
+        named = message if message.startswith(str(config_path)) else f"{config_path}: {message}"
+        raise CheckpointError(named) from None
+    schema = Schema.from_dict(config.schema, str(config_path))
+    check_fits_in_memory(approximate_parameters(config), config_path)
+    model = TabularTransformer(config)
+    load_weights(model, member_path(directory, WEIGHTS_NAME))
     model.eval()
-    schema = Schema(**model.config.schema)
-    info = json.loads(info_path.read_text(encoding="utf-8"))
     cardinalities = [len(schema.vocab[name]) + 1 for name in schema.categorical]
-    baseline_path = directory / BASELINE_WEIGHTS
-    baseline = LogisticRegression.load(baseline_path, cardinalities) if baseline_path.is_file() else None
+    baseline_path = member_path(directory, BASELINE_WEIGHTS)
+    baseline = (LogisticRegression.load(baseline_path, cardinalities, len(schema.numeric))
+                if baseline_path.is_file() else None)
     return RiskScorer(model, schema, info, baseline)
+
+
+def check_scoring_arguments(model, batch_size) -> None:
+    """What ``evaluate`` and ``predict`` check first: a loaded model and a positive batch size."""
+    if not isinstance(model, RiskScorer):
+        raise ValueError(f"model: expected what tasks.risk.load returns, got {type(model).__name__}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size (--batch-size): expected a positive integer, got {batch_size!r}")
+
+
+def _read_info(path: Path) -> dict:
+    """``risk.json``, with the settings that scoring uses checked (threshold and costs)."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{path}: expected a JSON object, got {type(info).__name__}")
+    threshold = info.get("threshold")
+    if not _number(threshold) or not 0.0 <= threshold <= 1.0:
+        raise CheckpointError(f"{path}: threshold: expected a number in [0, 1], got {shown(threshold)}")
+    for key in ("cost_fn", "cost_fp"):
+        if info.get(key) is not None and not (_number(info[key]) and info[key] >= 0):
+            raise CheckpointError(f"{path}: {key}: expected a non-negative number or null, "
+                                  f"got {shown(info[key])}")
+    return info
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,6 +1,10 @@
-"""Small CSV tables the risk tests share: a writer and a table with a planted rule."""
+"""Small CSV tables the risk tests share: a writer, a table with a planted rule, and a snapshot
+of a folder (to prove that a refused command changed nothing)."""
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import numpy as np
 
@@ -18,3 +22,10 @@ def planted_table(path, n=1600, seed=0):
     y = ((a > 1) | ((shop == "z") & (b > 0))).astype(int)
     rows = [(f"{a[i]:.4f}", f"{b[i]:.4f}", f"{noise[i]:.4f}", shop[i], y[i]) for i in range(n)]
     return write_csv(path, ["a", "b", "noise", "shop", "label"], rows)
+
+
+def snapshot(folder) -> dict[str, str]:
+    """``{relative path: sha256}`` of every file under ``folder``."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
