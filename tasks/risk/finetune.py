@@ -40,6 +40,8 @@ from tasks.risk.session import Session
 __all__ = ["FineTuning", "binary_loss", "valid_metrics", "monitor_for", "SMALL_VALID_POSITIVES"]
 
 SMALL_VALID_POSITIVES = 50
+# the progress bar of each stage: "fine-tuning", "teacher 2", "student 1"
+STAGE_LABELS = {"finetune": "fine-tuning", "teacher": "teacher", "pseudo": "student"}
 
 
 def binary_loss(kind: str, logits: torch.Tensor, labels: torch.Tensor, pos_weight: float) -> torch.Tensor:
@@ -78,13 +80,12 @@ class FineTuning:
         initial_state: the weights every candidate starts from (``state_dict``).
         folds: ``(N_train,)`` fold ids of the labelled train rows for the cross-fitted first
             teacher, or ``None`` for a single first model.
-        resume: a run folder to resume the first model from.
     """
 
     def __init__(self, session: Session, model_config: RiskModelConfig, initial_state: dict[str, Any],
-                 folds: np.ndarray | None = None, resume=None):
+                 folds: np.ndarray | None = None):
         self.session, self.model_config, self.initial_state = session, model_config, initial_state
-        self.folds, self.resume = folds, resume
+        self.folds = folds
         labels, rows = session.labels, session.rows
         self.prior = float(labels[rows.train].mean())
         self.pos_weight = (1 - self.prior) / self.prior
@@ -127,13 +128,15 @@ class FineTuning:
         epochs = c.epochs if previous is None else c.pseudo_epochs
         stop_set, stop_data, stop_monitor, stop_mode, idx, row_labels = self._stopping(
             row_idx.numpy(), row_labels.numpy(), previous)
-        trainer = Trainer(net, s.trainer_config(epochs, stop_monitor, stop_mode, seed),
-                          loss_fn=lambda m, b: binary_loss(c.loss, m(b[0], b[1]), b[2], self.pos_weight),
-                          train_data=TensorDataset(*s.tensors(idx, row_labels)),
-                          valid_data=stop_data, evaluate_fn=valid_metrics,
-                          out_dir=s.out if name == "finetune" else s.out / name, task_config=s.settings)
         s.say(f"{name}: {len(idx)} rows ({float(row_labels.sum()):.0f} positive)")
-        result = trainer.fit(resume=self.resume if name == "finetune" else None)
+        kind, _, number = name.partition("_")
+        with s.stage_bar(f"{STAGE_LABELS[kind]} {number}".strip(), epochs, valid_metrics) as evaluate_fn:
+            trainer = Trainer(net, s.trainer_config(epochs, stop_monitor, stop_mode, seed),
+                              loss_fn=lambda m, b: binary_loss(c.loss, m(b[0], b[1]), b[2], self.pos_weight),
+                              train_data=TensorDataset(*s.tensors(idx, row_labels)),
+                              valid_data=stop_data, evaluate_fn=evaluate_fn,
+                              out_dir=s.out if name == "finetune" else s.out / name, task_config=s.settings)
+            result = trainer.fit()
         net = net.cpu()
         score = valid_metrics(net, self.valid)[self.monitor] * (1 if self.mode == "max" else -1)
         self.candidates.append((score, net, name))

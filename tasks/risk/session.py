@@ -1,5 +1,5 @@
 """What the stages of one risk training share: the encoded table, which rows do what, the
-settings, the output folder, the seed and the time budget.
+settings, the output folder, the seed, the time budget and the progress bars.
 
 Rows are indices into the encoded table::
 
@@ -7,11 +7,19 @@ Rows are indices into the encoded table::
     unlabelled  rows whose labels are hidden (label_fraction < 1; never read)
     train       labelled rows the models learn from
     valid       labelled rows held out: early stopping, the model choice and the threshold
+
+**Progress.** On a terminal (and outside CI: :func:`~minitransformer.training.progress.progress_enabled`)
+every stage shows one bar of epochs labelled with the stage (``pretraining``, ``fine-tuning``,
+``teacher 2``, ``student 1``), ticked by its validation at the end of each epoch; the epoch lines
+are written above the bar. Elsewhere (a log file, CI, tests) the core ``Trainer`` prints its
+plain epoch lines.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +28,7 @@ import numpy as np
 import torch
 
 from minitransformer.training import TrainConfig
+from minitransformer.training.progress import make_bar, progress_enabled
 from tasks.risk.config import RiskTrainConfig
 from tasks.risk.data import Encoded, stratified_split
 
@@ -67,6 +76,12 @@ class Session:
     verbose: bool = True
     settings: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
+    progress: bool | None = None
+
+    @property
+    def bars(self) -> bool:
+        """Whether the stages show progress bars (see the module docstring)."""
+        return self.verbose and progress_enabled(self.progress)
 
     @property
     def labels(self) -> np.ndarray:
@@ -88,8 +103,28 @@ class Session:
         return TrainConfig(epochs=epochs, batch_size=c.batch_size, lr=c.lr, weight_decay=c.weight_decay,
                            patience=c.patience, monitor=monitor, mode=mode,
                            seed=self.seed if seed is None else seed, device=self.device,
-                           max_minutes=self.minutes_left(), progress=False, verbose=self.verbose,
-                           log_every=0)
+                           max_minutes=self.minutes_left(), progress=False,
+                           verbose=self.verbose and not self.bars, log_every=0)
+
+    @contextmanager
+    def stage_bar(self, label: str, epochs: int, evaluate_fn: Callable) -> Iterator[Callable]:
+        """Inside the block, ``evaluate_fn`` wrapped so that each call (one per epoch, at the end of
+        the epoch) ticks a bar labelled ``label`` and writes the epoch's validation metrics above
+        it; a silent bar without :attr:`bars`."""
+        bar = make_bar(self.bars, total=epochs, desc=label, unit="epoch")
+
+        def ticking(model, data) -> dict[str, float]:
+            metrics = evaluate_fn(model, data)
+            bar.update(1)
+            if self.bars:
+                shown = "  ".join(f"valid_{key} {value:.4f}" for key, value in metrics.items())
+                bar.write(f"{label} epoch {bar.n}/{epochs}  {shown}")
+            return metrics
+
+        try:
+            yield ticking
+        finally:
+            bar.close()
 
     def tensors(self, rows: np.ndarray, labels: np.ndarray | None = None) -> tuple[torch.Tensor, ...]:
         """``(numeric (N, F_num), categorical (N, F_cat))`` of ``rows``, plus float ``labels (N,)``

@@ -93,8 +93,11 @@ class SimulatorConfig:
     warmup_days: int = 30                  # simulated before day 0, not written (full windows)
 
     def __post_init__(self):
-        if self.customers < 2 or self.days < 1:
-            raise ValueError(f"--customers must be >= 2 and --days >= 1, got {self.customers}, {self.days}")
+        for name, low, high in (("customers", 2, 10_000), ("days", 1, 1_000)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ValueError(f"{name} (--{name}): expected an integer from {low} to {high}, "
+                                 f"got {value!r}")
         if self.warmup_days < 0:
             raise ValueError(f"warmup_days: expected >= 0, got {self.warmup_days}")
         if self.feedback_delay_days < 1:

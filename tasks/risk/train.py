@@ -30,6 +30,8 @@ Stages 3 and 4 are :class:`tasks.risk.finetune.FineTuning`; the pretraining obje
 from __future__ import annotations
 
 import copy
+import math
+import sys
 import time
 from pathlib import Path
 
@@ -37,15 +39,19 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from minitransformer.errors import UsageError
+from minitransformer.files.model_folder import check_fits_in_memory, memory_bytes
+from minitransformer.files.run_folder import claim_run_folder, holds_files
 from minitransformer.metrics.classification import average_precision, choose_threshold, roc_auc
 from minitransformer.nn.io import save_json
 from minitransformer.training import Run, Trainer, seed_everything
+from minitransformer.training.devices import resolve_device
 from minitransformer.training.semi_supervised import distill, select_top_fraction, self_train
 from tasks.risk.baselines import LogisticRegression
 from tasks.risk.config import RiskModelConfig, RiskTrainConfig
 from tasks.risk.data import Schema, Table, as_table, encode, infer_schema, resolve_target, stratified_folds
 from tasks.risk.finetune import FineTuning, monitor_for, valid_metrics
-from tasks.risk.model import TabularTransformer
+from tasks.risk.model import TabularTransformer, approximate_parameters
 from tasks.risk.pretrain import (
     FixedMaskBatches,
     MaskedFeatureModel,
@@ -58,32 +64,46 @@ from tasks.risk.session import Session, split_rows
 
 __all__ = ["train"]
 
+MAX_SEED = 2**32 - 1      # NumPy's seeds stop here
+
 
 def train(data: str | Path | Table, out_dir: str | Path, config: RiskTrainConfig | None = None, *,
           target: str | None = None, positive: str | None = None, drop=(), categorical=(),
-          impute: str = "error", history: bool = True, seed: int = 0, device: str = "auto",
-          max_minutes: float | None = None, resume: str | Path | None = None, verbose: bool = True) -> Run:
+          impute: str = "error", history: bool = True, time_columns=(), keep=(), seed: int = 0,
+          device: str = "auto", max_minutes: float | None = None, verbose: bool = True) -> Run:
     """Train a risk model on a labelled table and write its folder (what :func:`load` reads).
+
+    **Check first, write after.** The arguments, the whole table and the splits are checked
+    before anything is written; a refused training leaves ``out_dir`` as it was. The writing
+    happens inside :func:`~minitransformer.files.run_folder.claim_run_folder`: a folder that
+    already holds files is refused, and two trainings cannot write into one folder at once.
 
     Args:
         data: a CSV path, or a :class:`~tasks.risk.data.Table`.
-        out_dir: the model folder to write (``config.json``, ``model.safetensors``,
-            ``risk.json``, ``baseline_logreg.safetensors``, ``metrics.jsonl``).
+        out_dir: the model folder to write, new or empty (``config.json``,
+            ``model.safetensors``, ``risk.json``, ``baseline_logreg.safetensors``,
+            ``metrics.jsonl``).
         config: the training settings (:class:`~tasks.risk.config.RiskTrainConfig`; defaults
             when ``None``), the encoder's size among them.
         target: the label column (``None``: found for the two known layouts, see
             :func:`~tasks.risk.data.resolve_target`); ``positive``: the value meaning fraud or
             default (default: 1 for 0/1 targets, else the rarer value).
-        drop, categorical, impute, history: how to read the table (columns to ignore, columns
-            to treat as categories, ``"error"`` or ``"median"`` for missing numbers, whether
-            column families become time-step tokens).
-        seed, device, max_minutes: the random seed, ``"auto"|"cpu"|"cuda"|...``, a time budget.
-        resume: a run folder whose checkpoint the fine-tuning continues from.
-        verbose: print what each stage does.
+        drop, categorical, impute, history, time_columns, keep: how to read the table (columns
+            to ignore, columns to treat as categories, ``"error"`` or ``"median"`` for missing
+            numbers and times, whether column families become time-step tokens, columns holding
+            times, columns to use even if they look like ids; see :mod:`tasks.risk.columns`).
+            A column that looks like an id is left out with a warning on stderr.
+        seed, device, max_minutes: the random seed (0 to 2**32 - 1), ``"auto"|"cpu"|"cuda"|...``,
+            a time budget in minutes.
+        verbose: print what each stage does (with progress bars on a terminal).
 
     Returns:
         a :class:`~minitransformer.training.Run`: ``model`` is the loaded model folder,
         ``metrics`` the kept model's validation ROC-AUC, AUPRC and log-loss.
+
+    Raises:
+        ValueError: a bad argument, table or option, naming it (nothing written).
+        UsageError: ``out_dir`` already holds files, or another training writes to it.
 
     Examples:
         >>> import tempfile
@@ -100,29 +120,83 @@ def train(data: str | Path | Table, out_dir: str | Path, config: RiskTrainConfig
     """
     started = time.monotonic()
     config = config if config is not None else RiskTrainConfig()
+    out = _check_arguments(config, out_dir, impute, history, seed, device, max_minutes)
     table = as_table(data)
     target, drop = resolve_target(table, target, drop)
     schema = infer_schema(table, target, positive=positive, drop=drop, categorical=categorical,
-                          impute=impute, history=history)
+                          impute=impute, history=history, time_columns=time_columns, keep=keep)
     encoded = encode(table, schema)
     rows = split_rows(encoded.labels, config.label_fraction, config.valid_fraction, seed)
+    model_config = RiskModelConfig(schema=schema.to_dict(), encoder=config.encoder)
+    check_fits_in_memory(approximate_parameters(model_config), "--d-model/--layers")
+    _check_baseline_fits(table, schema, len(rows.train))
+    _warn_id_like(table, schema)
     settings = {"config": config.to_dict(), "target": target, "positive": positive, "drop": drop,
-                "categorical": list(categorical), "impute": impute, "history": history, "seed": seed,
-                "device": device, "max_minutes": max_minutes}
-    session = Session(encoded, rows, config, Path(out_dir), seed, device, max_minutes, verbose, settings,
-                      started)
-    session.out.mkdir(parents=True, exist_ok=True)
-    baselines = _fit_baselines(session, schema)
-    model = _new_model(session, schema)
-    stages = []
-    if _pretrain_epochs(session):
-        model, stage = _pretrain(session, model)
-        stages.append(stage)
-    tuning = _fine_tune(session, model, resume)
-    model, chosen = tuning.kept()
-    model.save_pretrained(session.out)
-    info = _decide_and_record(session, model, chosen, baselines, stages + tuning.stages)
+                "categorical": list(categorical), "impute": impute, "history": history,
+                "time_columns": list(time_columns), "keep": list(keep), "seed": seed, "device": device,
+                "max_minutes": max_minutes}
+    session = Session(encoded, rows, config, out, seed, device, max_minutes, verbose, settings, started)
+    with claim_run_folder(out, option="--out"):          # everything checked: now write
+        baselines = _fit_baselines(session, schema)
+        model = _new_model(session, model_config)
+        stages = []
+        if _pretrain_epochs(session):
+            model, stage = _pretrain(session, model)
+            stages.append(stage)
+        tuning = _fine_tune(session, model)
+        model, chosen = tuning.kept()
+        model.save_pretrained(session.out)
+        info = _decide_and_record(session, model, chosen, baselines, stages + tuning.stages)
     return Run(session.out, load(session.out), info["valid"], info["train_seconds"])
+
+
+def _check_arguments(config, out_dir, impute, history, seed, device, max_minutes) -> Path:
+    """Refuse bad arguments before the table is read, naming them; the run folder as a path."""
+    if not isinstance(config, RiskTrainConfig):
+        raise ValueError(f"config: expected a RiskTrainConfig, got {type(config).__name__}")
+    if not isinstance(out_dir, str | Path) or not str(out_dir):
+        raise ValueError(f"out_dir: expected a folder path, got {out_dir!r}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: expected a folder, got a file")
+    held = holds_files(out)
+    if held:  # refused now, before the table is read (claim_run_folder checks again)
+        raise UsageError(f"--out {out}: already holds files ({', '.join(held[:4])}"
+                         f"{' ...' if len(held) > 4 else ''}); choose a new folder (a training never "
+                         "overwrites one)")
+    if impute not in ("error", "median"):
+        raise ValueError(f"impute (--impute): expected 'error' or 'median', got {impute!r}")
+    if not isinstance(history, bool):
+        raise ValueError(f"history: expected True or False, got {history!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed (--seed): expected an integer in [0, {MAX_SEED}], got {seed!r}")
+    if max_minutes is not None and (isinstance(max_minutes, bool) or not isinstance(max_minutes, int | float)
+                                    or not math.isfinite(max_minutes) or max_minutes <= 0):
+        raise ValueError(f"max_minutes (--max-minutes): expected a positive number, got {max_minutes!r}")
+    resolve_device(device)
+    return out
+
+
+def _check_baseline_fits(table: Table, schema: Schema, rows: int) -> None:
+    """The logistic-regression baseline builds a dense one-hot matrix, ``rows x (F_num + sum K_j)``
+    float64: refuse a table whose categories would not fit in memory, naming the widest columns."""
+    width = len(schema.numeric) + sum(len(schema.vocab[name]) + 1 for name in schema.categorical)
+    available = memory_bytes()
+    needed = 3 * 8 * rows * width                 # the matrix and two temporaries of the fit
+    if available is not None and needed > available:
+        widest = sorted(schema.categorical, key=lambda name: -len(schema.vocab[name]))[:3]
+        raise ValueError(f"{table.path}: the categorical columns have too many values for the "
+                         f"logistic-regression baseline ({needed / 2**30:.1f} GiB for {rows} rows x {width} "
+                         f"one-hot columns); the widest: "
+                         + ", ".join(f"{name} ({len(schema.vocab[name])} values)" for name in widest)
+                         + "; drop some with --drop")
+
+
+def _warn_id_like(table: Table, schema: Schema) -> None:
+    """One warning line on stderr per column left out as an id (see :mod:`tasks.risk.columns`)."""
+    for name, reason in schema.id_like.items():
+        print(f"minitransformer: warning: {table.path}: column {name!r} looks like an id ({reason}); it is "
+              f"not used as a feature (--keep {name} uses it)", file=sys.stderr)
 
 
 def _fit_baselines(session: Session, schema: Schema) -> dict[str, dict[str, float]]:
@@ -143,10 +217,10 @@ def _fit_baselines(session: Session, schema: Schema) -> dict[str, dict[str, floa
     return baselines
 
 
-def _new_model(session: Session, schema: Schema) -> TabularTransformer:
-    """A seeded model for ``schema``, its normalisation fitted on the train and unlabelled rows."""
+def _new_model(session: Session, config: RiskModelConfig) -> TabularTransformer:
+    """A seeded model, its normalisation fitted on the train and unlabelled rows."""
     seed_everything(session.seed)
-    model = TabularTransformer(RiskModelConfig(schema=schema.to_dict(), encoder=session.config.encoder))
+    model = TabularTransformer(config)
     rows = session.rows
     model.normalizer.fit(session.data.numeric[np.concatenate([rows.train, rows.unlabelled])])
     return model
@@ -168,24 +242,26 @@ def _pretrain(session: Session, model: TabularTransformer) -> tuple[TabularTrans
     session.say(f"pretraining (masked-feature reconstruction) on {len(rows.all)} rows")
     wrapper = MaskedFeatureModel(model)
     held_out = pretrain_holdout(rows.all, rows.valid, session.seed)
-    trainer = Trainer(wrapper, session.trainer_config(_pretrain_epochs(session), "loss", "min"),
-                      loss_fn=lambda m, b: masked_reconstruction_loss(m, b[0], b[1]),
-                      train_data=TensorDataset(*session.tensors(np.setdiff1d(rows.all, held_out))),
-                      valid_data=FixedMaskBatches(*session.tensors(held_out), wrapper, session.seed),
-                      evaluate_fn=reconstruction_metrics, out_dir=session.out / "pretrain")
-    result = trainer.fit()
+    epochs = _pretrain_epochs(session)
+    with session.stage_bar("pretraining", epochs, reconstruction_metrics) as evaluate_fn:
+        trainer = Trainer(wrapper, session.trainer_config(epochs, "loss", "min"),
+                          loss_fn=lambda m, b: masked_reconstruction_loss(m, b[0], b[1]),
+                          train_data=TensorDataset(*session.tensors(np.setdiff1d(rows.all, held_out))),
+                          valid_data=FixedMaskBatches(*session.tensors(held_out), wrapper, session.seed),
+                          evaluate_fn=evaluate_fn, out_dir=session.out / "pretrain")
+        result = trainer.fit()
     return wrapper.model.cpu(), {"stage": "pretrain", "best_loss": result.best_metric,
                                  "epochs": result.epochs_run}
 
 
-def _fine_tune(session: Session, model: TabularTransformer, resume) -> FineTuning:
+def _fine_tune(session: Session, model: TabularTransformer) -> FineTuning:
     """Stages 3 and 4: the first model (or cross-fitted teachers), then the pseudo-label rounds."""
     config, rows, labels = session.config, session.rows, session.labels
     rounds = _pseudo_rounds(session)
     soft = config.pseudo_labels == "soft" and len(rows.unlabelled) > 0 and rounds > 0
     teachers = config.pseudo_teachers if soft else 1
     folds = stratified_folds(labels[rows.train], teachers, session.seed + 2) if teachers > 1 else None
-    tuning = FineTuning(session, model.config, copy.deepcopy(model.state_dict()), folds, resume)
+    tuning = FineTuning(session, model.config, copy.deepcopy(model.state_dict()), folds)
     labelled_idx, labelled_y = torch.from_numpy(rows.train), torch.from_numpy(labels[rows.train])
     unlabelled = torch.from_numpy(rows.unlabelled)
     if config.pseudo_labels == "soft":

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from minitransformer.cli.main import main
 from tasks.risk.config import RiskTrainConfig, risk_encoder
 from tasks.risk.data import read_table
 from tasks.risk.synthetic import SCENARIOS
-from tests.tasks.risk.tables import write_csv
+from tests.tasks.risk.tables import snapshot, write_csv
 
 
 def test_cli_simulate_train_evaluate_predict(tmp_path, capsys):
@@ -65,7 +66,7 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["risk", "train", "--data", str(path), "--out", str(tmp_path / "r")]) == 2
     assert "name the target column (--target COLUMN); columns found: a, y" in capsys.readouterr().err
     assert main(["risk", "train", "--data", str(path), "--target", "y", "--out", str(tmp_path / "r")]) == 2
-    assert "column 'a', row 2" in capsys.readouterr().err
+    assert "t.csv, line 3: column 'a'" in capsys.readouterr().err
     assert main(["risk", "train", "--data", str(tmp_path / "missing.csv"), "--target", "y",
                  "--out", str(tmp_path / "r")]) == 2
     assert main(["risk", "train", "--data", str(path), "--target", "y", "--cost-fn", "5",
@@ -76,3 +77,60 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["risk", "evaluate", "--model", str(tmp_path / "nope"), "--data", str(path)]) == 2
     err = capsys.readouterr().err
     assert "model directory not found" in err and "Traceback" not in err
+
+
+def _help(capsys, *argv) -> str:
+    assert main(["risk", *argv, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def test_each_action_lists_only_its_own_options(capsys):
+    training_only = ("--epochs", "--lr", "--max-minutes", "--resume", "--out", "--label-fraction", "--target")
+    for action in ("evaluate", "predict"):
+        text = _help(capsys, action)
+        assert "--model" in text and "--data" in text and "Your own data" in text
+        assert not [option for option in training_only if re.search(option + r"\b(?!-)", text)], action
+    train = _help(capsys, "train")
+    assert "docs/tasks/risk.md, section 'Your own data'" in " ".join(train.split())
+    assert "--resume" not in train and "--model" not in train and "--time" in train and "--keep" in train
+    for action in ("train", "evaluate", "predict", "simulate"):
+        assert "see above" not in _help(capsys, action)
+
+
+def test_metrics_are_printed_with_at_most_four_decimals(tiny_model, capsys):
+    _, data, run_dir = tiny_model
+    assert main(["risk", "evaluate", "--model", str(run_dir), "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "ROC-AUC" in out and not re.search(r"\d\.\d{5,}", out)
+
+
+def test_cli_writes_no_file_over_the_input_or_the_model(tiny_model, tmp_path, capsys):
+    folder, data, run_dir = tiny_model
+    before, model_files = data.read_bytes(), snapshot(run_dir)
+    for option, target in (("--output", data), ("--output", run_dir / "config.json"), ("--json", data),
+                           ("--output", run_dir)):
+        argv = ["risk", "predict", "--model", str(run_dir), "--data", str(data), option, str(target)]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{option} {target}" in err
+    assert main(["risk", "evaluate", "--model", str(run_dir), "--data", str(data), "--json",
+                 str(run_dir / "risk.json")]) == 2
+    assert main(["risk", "simulate", "--out", str(data), "--customers", "2", "--days", "1"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert data.read_bytes() == before and snapshot(run_dir) == model_files
+    scores, summary = tmp_path / "scores.csv", tmp_path / "summary.json"
+    assert main(["risk", "predict", "--model", str(run_dir), "--data", str(data), "--output", str(scores),
+                 "--json", str(summary)]) == 0
+    written = json.loads(summary.read_text())
+    assert written["rows"] == len(scores.read_text().splitlines()) - 1 and written["output"] == str(scores)
+
+
+def test_cli_warns_once_about_an_id_like_column(tmp_path, capsys):
+    rows = [(f"A{i:03d}", f"{(i * 37) % 101 + 0.5}", i % 3, int(i % 4 == 0)) for i in range(60)]
+    path = write_csv(tmp_path / "orders.csv", ["order_ref", "amount", "hour", "fraud"], rows)
+    assert main(["risk", "train", "--data", str(path), "--target", "fraud", "--out", str(tmp_path / "run"),
+                 "--epochs", "1", "--d-model", "16", "--layers", "1", "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("looks like an id") == 1 and "column 'order_ref'" in err and "--keep order_ref" in err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["schema"]["id_like"] == {"order_ref": "a different text in every row"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tasks.risk.columns import MIN_ROWS_FOR_ID, id_like_reason, looks_like_time, parse_time
@@ -66,7 +66,6 @@ def test_columns_that_do_not_look_like_ids(name, cells):
     assert id_like_reason(name, cells) is None
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
 @given(st.lists(st.integers(1, 10**7), min_size=ROWS, max_size=200, unique=True), st.randoms())
 def test_amounts_with_cents_are_never_ids_even_when_unique_and_sorted(cents, rng):
     """A float column (amounts with cents) stays a feature, sorted or not, unless its name says id."""

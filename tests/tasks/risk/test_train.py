@@ -84,3 +84,24 @@ def test_hard_pseudo_labels_fine_tune_one_model_on_every_labelled_train_row(tmp_
     assert finetune["stage"] == "finetune" and finetune["early_stopping_set"] == "validation"
     assert finetune["rows"] == info["rows"]["labelled_train"]
     assert info["chosen_model"] == "pseudo_1"
+
+
+def test_long_trainings_show_one_labelled_bar_per_stage(tmp_path, capsys, monkeypatch):
+    """On a terminal each stage shows a bar of epochs labelled with the stage (pretraining first) and
+    writes its epoch lines above it; elsewhere the core Trainer's plain epoch lines are printed."""
+    import tasks.risk.session
+
+    table = read_table(planted_table(tmp_path / "planted.csv", n=400))
+    few = dict(label_fraction=0.5, pretrain_epochs=1, pseudo_rounds=1, pseudo_teachers=2, pseudo_epochs=1,
+               epochs=1)
+    monkeypatch.setattr(tasks.risk.session, "progress_enabled", lambda setting: True)
+    train(table, tmp_path / "bars", _config(**few), target="label", device="cpu")
+    out, err = capsys.readouterr()
+    for label in ("pretraining", "fine-tuning", "teacher 2", "student 1"):
+        assert f"{label}: 100%" in err, label
+    assert err.index("pretraining") < err.index("fine-tuning")
+    assert "pretraining epoch 1/1  valid_loss" in out and "\nepoch 1/1" not in out
+    monkeypatch.setattr(tasks.risk.session, "progress_enabled", lambda setting: False)
+    train(table, tmp_path / "plain", _config(**few), target="label", device="cpu")
+    out, err = capsys.readouterr()
+    assert "100%" not in err and "epoch 1/1  loss" in out
