@@ -117,6 +117,8 @@ def load(model_dir: str | Path) -> RiskScorer:
     config_path = member_path(directory, CONFIG_NAME)
     try:
         config = RiskModelConfig.from_json_file(config_path)
+    except RecursionError:                       # [[[[... nested deeper than Python's stack
+        raise CheckpointError(f"{config_path}: not valid JSON (nested too deeply)") from None
     except (TypeError, ValueError) as err:       # TypeError: a setting of the wrong type, e.g. "dropout": "x"
         message = str(err)
         named = message if message.startswith(str(config_path)) else f"{config_path}: {message}"
@@ -147,6 +149,8 @@ def _read_info(path: Path) -> dict:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{path}: not valid JSON ({err})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(info, dict):
         raise CheckpointError(f"{path}: expected a JSON object, got {type(info).__name__}")
     threshold = info.get("threshold")

@@ -51,6 +51,9 @@ SPOILERS = {
     "a width beyond memory": ("config.json", lambda d: _edit_json(
         d / "config.json", lambda c: c["encoder"].update(d_model=2**20, nhead=1, dim_feedforward=2**21))),
     "risk.json not JSON": ("risk.json", lambda d: d.joinpath("risk.json").write_bytes(b"\xff\xfe")),
+    "risk.json nested too deeply": ("risk.json", lambda d: d.joinpath("risk.json").write_text("[" * 100_000)),
+    "config.json nested too deeply": ("config.json",
+                                      lambda d: d.joinpath("config.json").write_text('{"a":' * 100_000)),
     "a threshold that is text": ("risk.json", lambda d: _edit_json(d / "risk.json",
                                                                    lambda i: i.update(threshold="x"))),
     "a negative cost": ("risk.json", lambda d: _edit_json(d / "risk.json", lambda i: i.update(cost_fn=-1))),
