@@ -58,12 +58,12 @@ def masked_patch_loss(model: nn.Module, batch: dict) -> torch.Tensor:
 
 def pretrain_masked(forecaster: PatchForecaster, windows, epochs: int = 2, batch_size: int = 256,
                     lr: float = 1e-3, seed: int = 0, device: str = "auto", mask_ratio: float = 0.4,
-                    log=print, max_minutes: float | None = None) -> list[dict]:
+                    log=print, max_minutes: float | None = None, progress: bool | None = False) -> list[dict]:
     """Pretrain ``forecaster`` in place on the contexts of ``windows``; returns the loss history.
-    ``max_minutes`` bounds it (``None``: no bound)."""
+    ``max_minutes`` bounds it (``None``: no bound); ``progress=None`` shows a bar on a terminal."""
     wrapper = MaskedPatchPretrainer(forecaster, mask_ratio)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                         verbose=False, progress=False, max_minutes=max_minutes)
+                         verbose=False, progress=progress, max_minutes=max_minutes)
     result = Trainer(wrapper, config, loss_fn=masked_patch_loss, train_data=windows).fit()
     for record in result.history:
         loss = record.get("train_loss", float("nan"))

@@ -107,7 +107,8 @@ def _fit_member(data: SeriesSet, settings: ForecastSettings, context: int, seed:
     model = PatchForecaster(settings.member_config(context, n_covariates(data)))
     if settings.pretrain_epochs:
         pretrain_masked(model, windows, epochs=settings.pretrain_epochs, batch_size=settings.batch_size,
-                        lr=settings.lr, seed=seed, device=device, log=log, max_minutes=minutes)
+                        lr=settings.lr, seed=seed, device=device, log=log, max_minutes=minutes,
+                        progress=None if verbose else False)
     config = TrainConfig(epochs=epochs, batch_size=settings.batch_size, lr=settings.lr, seed=seed,
                          device=device, monitor=valid.monitor if valid else "loss", mode="min",
                          max_minutes=minutes, patience=settings.patience, weight_decay=settings.weight_decay,

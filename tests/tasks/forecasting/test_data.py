@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -183,3 +185,26 @@ def test_a_series_set_built_in_python_is_checked_like_a_file():
             to_series_set(SeriesSet(ids=["a"], values=values, format="m4"))
     with pytest.raises(ValueError, match="unique, non-empty strings"):
         to_series_set(SeriesSet(ids=["a", "a"], values=[np.ones(2), np.ones(2)], format="m4"))
+
+
+_ids = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=8).filter(
+    lambda s: s.strip() == s and s)
+
+
+@given(series=st.dictionaries(_ids, st.lists(st.integers(0, 10**6), min_size=1, max_size=6), min_size=1,
+                              max_size=4),
+       unix=st.booleans())
+def test_any_long_file_written_by_csv_writer_reads_back(tmp_path_factory, series, unix):
+    path = tmp_path_factory.mktemp("roundtrip") / "sales.csv"
+    start = np.datetime64("2024-01-01")
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["series_id", "date", "value"])
+        for series_id, values in series.items():
+            for t, v in reversed(list(enumerate(values))):           # any order: sorted by date
+                day = start + 7 * t
+                writer.writerow([series_id, int(day.astype("datetime64[s]").astype(int)) if unix else day, v])
+    data = load_series(path)
+    assert data.ids == list(series)
+    assert [v.tolist() for v in data.values] == [[float(x) for x in values] for values in series.values()]
+    assert all(str(d[0]) == "2024-01-01" for d in data.dates)
