@@ -151,6 +151,8 @@ def _read_config(kind, path: Path):
         return kind.from_json_file(path)
     except TypeError as err:                       # e.g. a string where a number belongs
         raise CheckpointError(f"{path}: a value has the wrong type ({err})") from None
+    except RecursionError:                         # [[[[...]]]]: deeper than Python's stack
+        raise CheckpointError(f"{path}: nested too deeply to be a configuration") from None
     except ValueError as err:
         message = str(err)
         raise CheckpointError(message if str(path) in message else f"{path}: {message}") from None

@@ -73,6 +73,14 @@ def test_wrong_values_and_types_are_refused_naming_the_file(trained, tmp_path, f
         load(_copy(trained, tmp_path, forecast=forecast, member=member))
 
 
+@pytest.mark.parametrize("name", ["forecast.json", "member_0/config.json"])
+def test_json_nested_deeper_than_the_stack_is_refused(trained, tmp_path, name):
+    folder = _copy(trained, tmp_path)
+    (folder / name).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match=f"{name}: nested too deeply"):
+        load(folder)
+
+
 def test_sizes_are_checked_before_a_member_is_built(trained, tmp_path, monkeypatch):
     encoder = json.loads((trained[0] / "member_0" / "config.json").read_text())["encoder"]
     folder = _copy(trained, tmp_path, member={"encoder": {**encoder, "d_model": 2**30}})
