@@ -24,12 +24,15 @@ from typing import ClassVar
 from minitransformer.nn.config import ConfigBase, EncoderConfig
 from tasks.forecasting.data import FORMATS
 
-__all__ = ["forecast_encoder", "ForecastConfig", "ForecastSettings", "SETTINGS_NAME", "MAX_MEMBERS"]
+__all__ = ["forecast_encoder", "ForecastConfig", "ForecastSettings", "SETTINGS_NAME", "MAX_MEMBERS",
+           "MAX_BATCH"]
 
 #: the file in a trained model folder that holds the :class:`ForecastSettings`
 SETTINGS_NAME = "forecast.json"
 #: the largest ensemble (each member is trained in turn, and all are held in memory to forecast)
 MAX_MEMBERS = 100
+#: the largest training batch, in windows (a million windows of 104 steps are 0.4 GB already)
+MAX_BATCH = 1_000_000
 
 
 def forecast_encoder(d_model: int = 64, num_layers: int = 2, dropout: float = 0.1,
@@ -185,6 +188,8 @@ class ForecastSettings(ConfigBase):
                              "windows_per_series", "frequency", "season")
         if self.members > MAX_MEMBERS:
             raise ValueError(f"members: expected at most {MAX_MEMBERS}, got {self.members}")
+        if self.batch_size > MAX_BATCH:
+            raise ValueError(f"batch_size: expected at most {MAX_BATCH} windows, got {self.batch_size}")
         if self.context is not None:
             self._check_positive("context")
         if self.max_history is not None:

@@ -47,6 +47,7 @@ def test_the_settings_survive_json_and_name_a_bad_value(tmp_path):
                          ({"lr": float("inf")}, "lr: expected a finite positive number"),
                          ({"refit": "yes"}, "refit: expected true or false"),
                          ({"members": 101}, "members: expected at most 100"),
+                         ({"batch_size": 10**30}, "batch_size: expected at most 1000000 windows"),
                          ({"format": "xls"}, "format: expected")):
         with pytest.raises(ValueError, match=message):
             ForecastSettings(**bad)

@@ -44,6 +44,7 @@ def _bad(folder: Path, name: str, text: str) -> str:
     "horizon 0",                                           # refused by argparse
     "frequency beyond every series",                       # refused after reading the data
     "model too big for memory",                            # refused before allocating
+    "batch beyond any machine",
     "resume",                                              # not offered: argparse refuses it
 ])
 def test_a_refused_training_leaves_the_run_folder_byte_identical(run_folder, tmp_path, capsys, change):
@@ -60,6 +61,8 @@ def test_a_refused_training_leaves_the_run_folder_byte_identical(run_folder, tmp
         argv += ["--frequency", "500"]
     elif change == "model too big for memory":
         argv[argv.index("--d-model") + 1] = str(10**8)
+    elif change == "batch beyond any machine":
+        argv += ["--batch-size", str(10**30)]
     elif change == "resume":
         argv += ["--resume", str(out)]
     assert main(argv) == 2
