@@ -85,10 +85,21 @@ def load_causal_lm(directory: Path):
 
 
 def _our_causal_lm(directory: Path):
-    from minitransformer.nn.language_model import CausalLM
+    from minitransformer.files.model_folder import check_fits_in_memory
+    from minitransformer.nn.config import EncoderConfig
+    from minitransformer.nn.language_model import CausalLM, CausalLMConfig
     from minitransformer.tokenizers import GPT2Tokenizer, load_tokenizer
     from minitransformer.tokenizers.special import TOKENIZER_FILE
 
+    source = directory / "config.json"
+    try:
+        config = CausalLMConfig.from_json_file(source)
+    except ValueError as err:  # a bad size in config.json: say which file
+        message = str(err)
+        raise ValueError(message if str(directory) in message else f"{source}: {message}") from None
+    stack = EncoderConfig(d_model=config.d_model, nhead=config.nhead, num_layers=config.num_layers,
+                          dim_feedforward=config.dim_feedforward)
+    check_fits_in_memory(stack.approximate_parameters(config.vocab_size + config.max_len), source)
     model = CausalLM.from_pretrained(directory).eval()
     if (directory / "vocab.json").is_file():
         tokenizer = GPT2Tokenizer.from_pretrained(directory)

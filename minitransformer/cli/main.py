@@ -164,11 +164,24 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
+def _refuse_unknown_options_before_a_command(argv: Sequence[str]) -> None:
+    """``minitransformer --bogus``: name the unknown option (argparse would only say that a
+    command is missing)."""
+    if _command_word(argv) is None:
+        unknown = [arg for arg in argv if arg.startswith("-") and arg not in _TOP_OPTIONS]
+        if unknown:
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (see '{PROG} --help')")
+
+
+_TOP_OPTIONS = ("-h", "--help", "--version", "--debug", "--")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (the console script exits with it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or bool(os.environ.get("MINITRANSFORMER_DEBUG"))
     try:
+        _refuse_unknown_options_before_a_command(argv)
         parser = build_parser(argv)
         args = parser.parse_args(argv)
         check_device(getattr(args, "device", None))

@@ -99,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{e.id:>5}  {'*' * e.difficulty:<3}  {e.title}  ({e.file}: {e.function})")
         return 0
     if args.exercises_command == "make":
+        if args.upto is not None:  # an unknown id is refused before anything is written
+            try:
+                by_id(args.upto)
+            except KeyError as err:
+                raise UsageError(f"--upto: {err.args[0]}") from None
         dest = make_student_tree(repo_root(Path(__file__).parent), args.dest, upto=args.upto)
         print(f"wrote the student version to {dest}\nnext: cd {dest} && make test")
         return 0
