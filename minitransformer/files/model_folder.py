@@ -26,10 +26,11 @@ def member_path(folder: str | Path, name: object, source: str | Path | None = No
     Examples:
         >>> member_path("runs/sales", "member-1").as_posix()
         'runs/sales/member-1'
-        >>> member_path("runs/sales", "../other", "runs/sales/forecast.json")
+        >>> member_path("runs/m4", "../other", "runs/m4/forecast.json")  # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        minitransformer.errors.CheckpointError: runs/sales/forecast.json: '../other' leaves the model folder runs/sales; a model folder may only name files inside it
+        minitransformer.errors.CheckpointError: runs/m4/forecast.json: '../other' leaves the model
+        folder runs/m4; a model folder may only name files inside it
     """
     folder = Path(folder)
     where = source if source is not None else folder
@@ -60,10 +61,11 @@ def check_fits_in_memory(parameters: int, source: str | Path, bytes_per_paramete
 
     Examples:
         >>> check_fits_in_memory(10_000, "runs/shop/config.json")
-        >>> check_fits_in_memory(10**15, "runs/shop/config.json")  # doctest: +ELLIPSIS
+        >>> check_fits_in_memory(10**15, "runs/shop/config.json")  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        minitransformer.errors.CheckpointError: runs/shop/config.json: the configuration asks for 1000000000000000 parameters (3725290.3 GiB), more than this machine's memory (...)
+        minitransformer.errors.CheckpointError: runs/shop/config.json: the configuration asks for
+        1000000000000000 parameters (3725290.3 GiB), more than this machine's memory (...)
     """
     needed = int(parameters) * bytes_per_parameter
     available = memory_bytes()

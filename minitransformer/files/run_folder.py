@@ -44,7 +44,8 @@ def holds_files(folder: str | Path) -> list[str]:
 
 
 @contextmanager
-def claim_run_folder(folder: str | Path | None, *, resume: bool = False, option: str = "--out") -> Iterator[Path | None]:
+def claim_run_folder(folder: str | Path | None, *, resume: bool = False,
+                     option: str = "--out") -> Iterator[Path | None]:
     """Hold ``folder`` for this process while the ``with`` block writes to it.
 
     Args:

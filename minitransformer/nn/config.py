@@ -119,7 +119,8 @@ class EncoderConfig(ConfigBase):
         matrices) plus ``embedding_rows · d_model`` (an embedding table of that many rows).
 
         Examples:
-            >>> EncoderConfig(d_model=64, nhead=4, num_layers=2, dim_feedforward=256).approximate_parameters(100)
+            >>> config = EncoderConfig(d_model=64, nhead=4, num_layers=2, dim_feedforward=256)
+            >>> config.approximate_parameters(100)
             104704
         """
         d, layers = self.d_model, self.num_layers
