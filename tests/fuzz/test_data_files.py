@@ -1,0 +1,79 @@
+"""Every verb that reads a CSV file, on files made invalid by one defect each (see
+``tables.py``): refused in one line naming the file, the file and the model unchanged, nothing
+written. And the same files without the defect (a byte-order mark, CRLF, quotes, Chinese text):
+accepted."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+
+from tests.fuzz.conftest import FUZZ
+from tests.fuzz.harness import expect_refusal, expect_success
+from tests.fuzz.heads import HEADS
+from tests.fuzz.tables import dressings, malformed, valid_bytes
+
+#: examples per defect (a bad cell has many values to try; a UTF-16 file is a UTF-16 file)
+EXAMPLES = {"bad-cell": 6, "missing-col": 3, "utf16": 1}
+
+CASES = [pytest.param(head, verb, defect, id=f"{head.command}-{verb}-{defect}")
+         for head in HEADS.values() for verb, spec in head.tables.items() for defect in spec.defects()]
+VERBS = [pytest.param(head, verb, id=f"{head.command}-{verb}")
+         for head in HEADS.values() for verb in head.tables]
+
+
+@pytest.mark.parametrize("head, verb, defect", CASES)
+def test_a_malformed_file_is_refused(head, verb, defect, built, capsys, tmp_path_factory):
+    made = built(head.command)
+    spec, table = head.tables[verb], made.table(verb)
+    folder = tmp_path_factory.mktemp(f"{head.command}-{verb}-{defect}")
+    numbers = itertools.count()
+
+    @settings(FUZZ, max_examples=EXAMPLES.get(defect, 2))
+    @given(case=malformed(table, spec, defect))
+    def case(case):
+        data, what = case
+        n = next(numbers)
+        path, out = folder / f"data-{n}.csv", folder / f"out-{n}"
+        path.write_bytes(data)
+        argv = head.command_line(verb, made.paths(data=path, out=out))
+        expect_refusal(argv, capsys, what=what, names=[path.name], watched=[path, made.model], fresh=[out])
+
+    case()
+
+
+@pytest.mark.parametrize("head, verb", VERBS)
+@pytest.mark.parametrize("where", ["missing", "folder", "under-a-file"])
+def test_data_that_is_not_a_file_is_refused(head, verb, where, built, capsys, tmp_path):
+    made = built(head.command)
+    path = {"missing": tmp_path / "no-such-file.csv", "folder": tmp_path / "a-folder",
+            "under-a-file": made.data / "data.csv"}[where]
+    if where == "folder":
+        path.mkdir()
+    out = tmp_path / "out"
+    argv = head.command_line(verb, made.paths(data=path, out=out))
+    expect_refusal(argv, capsys, what=f"--data {where}", names=[path.name], watched=[made.data, made.model],
+                   fresh=[out])
+
+
+@pytest.mark.parametrize("head, verb", [v for v in VERBS if v.values[1] != "train"])
+def test_the_same_files_without_a_defect_are_accepted(head, verb, built, capsys, tmp_path_factory):
+    """The control: what the defects are added to is valid, dressed as a user's tools write it
+    (a byte-order mark, CRLF, every field quoted, Chinese text, commas and quotes in free text),
+    so a refusal above is the defect's doing."""
+    made = built(head.command)
+    spec, table = head.tables[verb], made.table(verb)
+    folder = tmp_path_factory.mktemp(f"{head.command}-{verb}-valid")
+    numbers = itertools.count()
+
+    @settings(FUZZ, max_examples=2)
+    @given(dressing=dressings(spec))
+    def case(dressing):
+        path = folder / f"data-{next(numbers)}.csv"
+        path.write_bytes(valid_bytes(table, spec, dressing))
+        argv = head.command_line(verb, made.paths(data=path))
+        expect_success(argv, capsys, what=f"valid, {dressing.describe()}", watched=[path, made.model])
+
+    case()
