@@ -27,6 +27,7 @@ from minitransformer.nn.config import ConfigBase, EncoderConfig
 __all__ = ["risk_encoder", "RiskModelConfig", "RiskTrainConfig", "NUMERIC_TRANSFORMS"]
 
 NUMERIC_TRANSFORMS = ("quantile", "standard", "both")   # see tasks.risk.normalize
+MAX_EPOCHS, MAX_BATCH = 100_000, 2**31 - 1              # upper bounds of the training counts
 
 
 def risk_encoder(d_model: int = 64, nhead: int = 8, num_layers: int = 3, dropout: float = 0.1,
@@ -121,10 +122,11 @@ class RiskTrainConfig(ConfigBase):
     def __post_init__(self):
         if not isinstance(self.encoder, EncoderConfig):
             raise ValueError(f"encoder: expected an EncoderConfig, got {type(self.encoder).__name__}")
-        for name in ("epochs", "batch_size", "patience", "pseudo_teachers", "pseudo_epochs"):
-            _check_range(self, name, 1, integer=True)
-        for name in ("pretrain_epochs", "pseudo_rounds"):
-            _check_range(self, name, 0, integer=True, optional=True)
+        for name, high in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH), ("patience", MAX_EPOCHS),
+                           ("pseudo_teachers", 100), ("pseudo_epochs", MAX_EPOCHS)):
+            _check_range(self, name, 1, high, integer=True)
+        _check_range(self, "pretrain_epochs", 0, MAX_EPOCHS, integer=True, optional=True)
+        _check_range(self, "pseudo_rounds", 0, 1000, integer=True, optional=True)
         _check_range(self, "label_fraction", 0.0, 1.0, low_open=True)
         _check_range(self, "valid_fraction", 0.0, 1.0, low_open=True, high_open=True)
         _check_range(self, "pseudo_fraction", 0.0, 1.0, low_open=True)
@@ -176,7 +178,7 @@ def _check_range(config, name: str, low: float, high: float = math.inf, *, low_o
     if ok:
         return
     if integer:
-        what = "a positive integer" if low == 1 else "a non-negative integer"
+        what = f"an integer from {int(low)} to {int(high)}"
     elif high == math.inf:
         what = "a positive number" if low_open else "a non-negative number"
     else:

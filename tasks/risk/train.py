@@ -121,6 +121,7 @@ def train(data: str | Path | Table, out_dir: str | Path, config: RiskTrainConfig
     started = time.monotonic()
     config = config if config is not None else RiskTrainConfig()
     out = _check_arguments(config, out_dir, impute, history, seed, device, max_minutes)
+    categorical, time_columns, keep = (_names(names) for names in (categorical, time_columns, keep))
     table = as_table(data)
     target, drop = resolve_target(table, target, drop)
     schema = infer_schema(table, target, positive=positive, drop=drop, categorical=categorical,
@@ -132,10 +133,11 @@ def train(data: str | Path | Table, out_dir: str | Path, config: RiskTrainConfig
     _check_baseline_fits(table, schema, len(rows.train))
     _warn_id_like(table, schema)
     settings = {"config": config.to_dict(), "target": target, "positive": positive, "drop": drop,
-                "categorical": list(categorical), "impute": impute, "history": history,
-                "time_columns": list(time_columns), "keep": list(keep), "seed": seed, "device": device,
+                "categorical": categorical, "impute": impute, "history": history,
+                "time_columns": time_columns, "keep": keep, "seed": seed, "device": device,
                 "max_minutes": max_minutes}
     session = Session(encoded, rows, config, out, seed, device, max_minutes, verbose, settings, started)
+    _check_teachers(session, table)
     with claim_run_folder(out, option="--out"):          # everything checked: now write
         baselines = _fit_baselines(session, schema)
         model = _new_model(session, model_config)
@@ -175,6 +177,26 @@ def _check_arguments(config, out_dir, impute, history, seed, device, max_minutes
         raise ValueError(f"max_minutes (--max-minutes): expected a positive number, got {max_minutes!r}")
     resolve_device(device)
     return out
+
+
+def _check_teachers(session: Session, table: Table) -> None:
+    """The cross-fitted teachers stop early on their own fold of the labelled training rows, so
+    each fold needs both classes: refuse now rather than half-way through the training."""
+    config, rows = session.config, session.rows
+    soft = config.pseudo_labels == "soft" and len(rows.unlabelled) > 0 and _pseudo_rounds(session) > 0
+    if not soft or config.pseudo_teachers < 2:
+        return
+    positives = int(session.labels[rows.train].sum())
+    fewest = min(positives, len(rows.train) - positives)
+    if fewest < config.pseudo_teachers:
+        raise ValueError(f"{table.path}: the labelled training rows hold {fewest} of one class, too few "
+                         f"for {config.pseudo_teachers} cross-fitted teachers (each needs both classes); use "
+                         "more data, a larger --label-fraction, or --pseudo-rounds 0")
+
+
+def _names(names) -> list:
+    """Column names as a list; a bare string is one name (``drop="ID"`` means ``["ID"]``)."""
+    return [names] if isinstance(names, str) else list(names)
 
 
 def _check_baseline_fits(table: Table, schema: Schema, rows: int) -> None:

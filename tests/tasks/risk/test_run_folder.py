@@ -68,6 +68,11 @@ def test_bad_data_or_options_write_nothing_at_all(tiny_model, bad_data, tmp_path
             tasks.risk.train(data, out, tiny, max_minutes=float("nan"), verbose=False)
         with pytest.raises(ValueError, match="device"):
             tasks.risk.train(data, out, tiny, device="tpu", verbose=False)
+        with pytest.raises(ValueError, match=r"batch_size \(--batch-size\): expected an integer from 1 to"):
+            tasks.risk.train(data, out, RiskTrainConfig(batch_size=10**21), verbose=False)
+        with pytest.raises(ValueError, match="too few for 100 cross-fitted teachers"):  # before training
+            tasks.risk.train(data, out, RiskTrainConfig(label_fraction=0.5, pseudo_teachers=100),
+                             verbose=False)
         with pytest.raises(ValueError, match=r"--d-model/--layers: the configuration asks for"):
             tasks.risk.train(data, out, RiskTrainConfig(encoder=risk_encoder(d_model=2**16, num_layers=64)),
                              verbose=False)

@@ -40,10 +40,11 @@ def test_model_learns_a_planted_rule_far_above_the_baselines(tmp_path):
 def test_the_training_settings_are_recorded_with_the_model(tmp_path):
     config = _config(epochs=1)
     run = train(planted_table(tmp_path / "planted.csv", n=600), tmp_path / "run", config, target="label",
-                drop=["noise"], seed=3, device="cpu", verbose=False)
+                drop="noise", categorical="shop", seed=3, device="cpu", verbose=False)   # a string: one name
     settings = run.model.info["settings"]
     assert RiskTrainConfig.from_dict(settings["config"]) == config
     assert settings["drop"] == ["noise"] and settings["seed"] == 3 and settings["target"] == "label"
+    assert settings["categorical"] == ["shop"] and run.model.schema.categorical == ["shop"]
     assert "noise" not in run.model.schema.numeric
     assert json.loads((tmp_path / "run" / "train_config.json").read_text())["task"] == settings
 
