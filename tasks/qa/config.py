@@ -21,11 +21,18 @@ and the presets :func:`faq_settings` (the built-in FAQ), :func:`few_label_settin
 few-label recipe), :func:`tiny_settings` (seconds, for examples), :func:`default_settings`
 (what ``train`` uses when given no settings) and :func:`pretrained_settings` (its defaults with
 ``init_from``, a pretrained checkpoint).
+
+Every training setting is checked when the dataclass is made and again by
+:func:`check_settings` before a training starts (a field may have been set afterwards): counts
+are positive integers (``pretrain_epochs`` may be 0: no pretraining), rates positive and finite,
+shares in their interval. A bad value is refused naming the field (``train.lr: expected a
+positive finite number, got nan``), never replaced by a default.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -33,9 +40,13 @@ from minitransformer.nn.config import ConfigBase, EncoderConfig
 
 __all__ = ["POOLINGS", "TASKS", "qa_encoder", "SentenceConfig", "IntentConfig", "MatchConfig",
            "IntentSettings", "RouterSettings", "MatchSettings", "ReplySettings", "faq_settings",
-           "few_label_settings", "tiny_settings", "default_settings", "pretrained_settings"]
+           "few_label_settings", "tiny_settings", "default_settings", "pretrained_settings", "check_settings"]
 
 POOLINGS = ("mean", "cls")
+TOKENIZERS = ("bpe", "char")
+#: the smallest byte-level BPE vocabulary: 256 bytes + 7 special tokens (the core's
+#: ``minitransformer.tokenizers.bpe.MIN_VOCAB_SIZE``; written out so that this module needs no torch)
+BPE_MIN_VOCAB = 263
 #: what a QA model folder can hold: an intent router, a question matcher or a reply generator
 TASKS = ("intent", "match", "reply")
 
@@ -105,6 +116,60 @@ class MatchConfig(SentenceConfig):
     model_type: ClassVar[str] = "qa_match"
 
 
+# ----------------------------------------------------------------------------- checks
+def _count(name: str, value, minimum: int = 1, optional: bool = False) -> None:
+    """Refuse ``value`` unless it is an integer >= ``minimum`` (or None when ``optional``)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name}: expected {kind}{' or None' if optional else ''}, got {value!r}")
+
+
+def _number(name: str, value, low: float, high: float = math.inf, *, low_open: bool = True,
+            high_open: bool = True) -> None:
+    """Refuse ``value`` unless it is a finite number in the interval from ``low`` to ``high``
+    (open or closed at each end)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        if high == math.inf:
+            expected = f"a finite number {'>' if low_open else '>='} {low:g}"
+        else:
+            expected = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+
+
+def _choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+
+
+def _flag(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}: expected True or False, got {value!r}")
+
+
+def _check_vocab(tokenizer: str, vocab_size) -> None:
+    _count("vocab_size", vocab_size, minimum=BPE_MIN_VOCAB if tokenizer == "bpe" else 1)
+
+
+def _check_encoder(name: str, encoder) -> None:
+    if not isinstance(encoder, EncoderConfig):
+        raise ValueError(f"{name}: expected an EncoderConfig, got {type(encoder).__name__}")
+
+
+def check_settings(settings) -> None:
+    """Check every field of a :class:`RouterSettings`, :class:`MatchSettings` or
+    :class:`ReplySettings` (with its nested :class:`IntentSettings`); ``ValueError`` names the
+    first bad field. :func:`tasks.qa.train` calls it before reading any data."""
+    if not isinstance(settings, (RouterSettings, MatchSettings, ReplySettings)):
+        raise ValueError(f"config: expected RouterSettings, MatchSettings or ReplySettings, "
+                         f"got {type(settings).__name__}")
+    settings.check()
+
+
 # ----------------------------------------------------------------------------- training settings
 @dataclass
 class IntentSettings:
@@ -119,6 +184,21 @@ class IntentSettings:
     patience: int | None = 6
     pretrain_epochs: int = 3  # MLM on the training questions first: +1.4 points on a BANKING77 quarter
     pretrain_lr: float = 1e-3
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self, prefix: str = "") -> None:
+        """Refuse a field out of range (see the module docstring), naming it."""
+        _count(prefix + "epochs", self.epochs)
+        _count(prefix + "batch_size", self.batch_size)
+        _number(prefix + "lr", self.lr, 0.0)
+        _number(prefix + "weight_decay", self.weight_decay, 0.0, low_open=False)
+        _number(prefix + "label_smoothing", self.label_smoothing, 0.0, 1.0, low_open=False)
+        _number(prefix + "token_dropout", self.token_dropout, 0.0, 1.0, low_open=False)
+        _count(prefix + "patience", self.patience, optional=True)
+        _count(prefix + "pretrain_epochs", self.pretrain_epochs, minimum=0)
+        _number(prefix + "pretrain_lr", self.pretrain_lr, 0.0)
 
 
 @dataclass
@@ -141,9 +221,25 @@ class RouterSettings:
     train: IntentSettings = field(default_factory=lambda: IntentSettings(epochs=12))
 
     def __post_init__(self):
-        if not (isinstance(self.ensemble, int) and self.ensemble >= 1):
-            raise ValueError(f"ensemble: expected a positive integer (the number of Transformers), "
-                             f"got {self.ensemble!r}")
+        self.check()
+
+    def check(self) -> None:
+        """Refuse a field out of range (see the module docstring), naming it."""
+        _choice("tokenizer", self.tokenizer, TOKENIZERS)
+        _check_vocab(self.tokenizer, self.vocab_size)
+        _flag("lowercase", self.lowercase)
+        _check_encoder("encoder", self.encoder)
+        _count("max_len", self.max_len, minimum=2)
+        _choice("pooling", self.pooling, POOLINGS)
+        _count("ngram_buckets", self.ngram_buckets, minimum=0)
+        _flag("wide_ngrams", self.wide_ngrams)
+        _flag("linear_expert", self.linear_expert)
+        _number("linear_c", self.linear_c, 0.0)
+        _count("ensemble", self.ensemble)  # the number of Transformers
+        _number("valid_fraction", self.valid_fraction, 0.0, 1.0)
+        if not isinstance(self.train, IntentSettings):
+            raise ValueError(f"train: expected an IntentSettings, got {type(self.train).__name__}")
+        self.train.check("train.")
 
     def model_config(self, vocab_size: int, num_labels: int) -> IntentConfig:
         """The classifier's config for a tokenizer of ``vocab_size`` ids and ``num_labels`` intents."""
@@ -197,6 +293,23 @@ class MatchSettings:
     valid_fraction: float = 0.1
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Refuse a field out of range (see the module docstring), naming it."""
+        _choice("tokenizer", self.tokenizer, TOKENIZERS)
+        _check_vocab(self.tokenizer, self.vocab_size)
+        _check_encoder("encoder", self.encoder)
+        _count("max_len", self.max_len, minimum=2)
+        _count("ngram_buckets", self.ngram_buckets, minimum=0)
+        _count("epochs", self.epochs)
+        _count("batch_size", self.batch_size)
+        _number("lr", self.lr, 0.0)
+        _count("patience", self.patience, optional=True)
+        _count("pretrain_epochs", self.pretrain_epochs, minimum=0)
+        _number("valid_fraction", self.valid_fraction, 0.0, 1.0)
+
     def model_config(self, vocab_size: int) -> MatchConfig:
         """The matcher's config for a tokenizer of ``vocab_size`` ids."""
         return MatchConfig(vocab_size=vocab_size, encoder=self.encoder, max_len=self.max_len,
@@ -216,6 +329,21 @@ class ReplySettings:
     num_layers: int = 2
     vocab_size: int = 2000
     num_beams: int = 4
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Refuse a field out of range (see the module docstring), naming it."""
+        _count("epochs", self.epochs)
+        _count("batch_size", self.batch_size)
+        _number("lr", self.lr, 0.0)
+        _count("d_model", self.d_model)
+        if self.d_model % 4:
+            raise ValueError(f"d_model: expected a multiple of the 4 attention heads, got {self.d_model}")
+        _count("num_layers", self.num_layers)
+        _check_vocab("bpe", self.vocab_size)
+        _count("num_beams", self.num_beams)
 
 
 def default_settings(task: str = "intent", *, builtin: bool = False,

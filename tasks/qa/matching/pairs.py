@@ -23,6 +23,10 @@ def pairs_from_faq(questions: Sequence[str], answers: Sequence[str], negatives: 
                    seed: int = 0) -> list[tuple[str, str, int]]:
     """Labelled pairs from an FAQ table: questions sharing an answer are positives, and each
     question is paired with ``negatives`` random questions of other answers (seeded)."""
+    if not isinstance(negatives, int) or isinstance(negatives, bool) or negatives < 1:
+        raise ValueError(f"negatives: expected a positive integer, got {negatives!r}")
+    if len(questions) != len(answers):
+        raise ValueError(f"questions and answers differ in length ({len(questions)} vs {len(answers)})")
     rng = random.Random(seed)
     by_answer: dict[str, list[str]] = {}
     for q, a in zip(questions, answers):

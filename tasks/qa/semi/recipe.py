@@ -126,7 +126,9 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
     all_texts = [fold(t) for t in [*texts, *unlabelled]]
     cotrain = cotrain and settings.ngram_buckets > 0  # the linear view reads the n-gram bag
     spread = spread and cotrain                        # the third view joins the second
-    _check_recipe(distill_temperature, spread, len(all_texts) + len(valid[0]))
+    _check_recipe(distill_temperature, spread, len(all_texts) + len(valid[0]),
+                  pretrain_epochs=pretrain_epochs, rounds=rounds, fraction=fraction, threshold=threshold,
+                  max_per_class=max_per_class)
     router, encoded, pretrained_state = _pretrained_start(all_texts, names, settings, pretrain_epochs,
                                                           seed=seed, device=device, verbose=verbose)
     valid_texts = [fold(t) for t in valid[0]]
@@ -147,8 +149,25 @@ def semi_supervised(texts: Sequence[str], labels: Sequence[str], unlabelled: Seq
     return router, result.rounds
 
 
-def _check_recipe(distill_temperature: float | None, spread: bool, questions: int) -> None:
-    """Refuse a bad temperature, or a spreading graph too large, before any training."""
+def _check_recipe(distill_temperature: float | None, spread: bool, questions: int, *,
+                  pretrain_epochs: int = 0, rounds: int = 1, fraction: float | None = None,
+                  threshold: float = 0.5, max_per_class: int | None = None) -> None:
+    """Refuse a count or a share out of range, a bad temperature, or a spreading graph too large,
+    before any training (each refusal names the argument)."""
+    def integer(value, minimum: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+    if not integer(pretrain_epochs, 0):
+        raise ValueError(f"pretrain_epochs: expected an integer >= 0, got {pretrain_epochs!r}")
+    if not integer(rounds, 0):
+        raise ValueError(f"rounds: expected an integer >= 0 (self-training rounds after the first "
+                         f"training), got {rounds!r}")
+    if max_per_class is not None and not integer(max_per_class, 1):
+        raise ValueError(f"max_per_class: expected a positive integer or None, got {max_per_class!r}")
+    if fraction is not None and not (isinstance(fraction, (int, float)) and 0.0 < fraction <= 1.0):
+        raise ValueError(f"fraction: expected a share in (0, 1] or None, got {fraction!r}")
+    if not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0):
+        raise ValueError(f"threshold: expected a probability in [0, 1], got {threshold!r}")
     if distill_temperature is not None and not distill_temperature > 0:
         raise ValueError(f"distill_temperature: expected a positive number or None, "
                          f"got {distill_temperature}")

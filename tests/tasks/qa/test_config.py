@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 
 from minitransformer.nn.config import EncoderConfig
 from tasks.qa.config import (
+    BPE_MIN_VOCAB,
     IntentConfig,
+    IntentSettings,
     MatchConfig,
     MatchSettings,
     ReplySettings,
     RouterSettings,
     SentenceConfig,
+    check_settings,
     default_settings,
     faq_settings,
     few_label_settings,
@@ -105,3 +108,76 @@ def test_bad_settings_are_refused_with_the_field_named():
         IntentConfig.from_dict({"model_type": "qa_intent", "encoder": {"heads": 4}})
     with pytest.raises(ValueError, match="this is a 'qa_match' model, expected 'qa_intent'"):
         IntentConfig.from_dict(MatchConfig().to_dict())
+
+
+# ---------------------------------------------------------------------------- every count and rate checked
+BAD_INTS = st.sampled_from([0, -1, -10**9, 1.5, float("nan"), True, "3", None])
+BAD_RATES = st.sampled_from([0.0, -1e-3, float("nan"), float("inf"), -float("inf"), "1e-3", None])
+
+
+@pytest.mark.parametrize("make, field", [
+    (lambda v: IntentSettings(epochs=v), "epochs"), (lambda v: IntentSettings(batch_size=v), "batch_size"),
+    (lambda v: MatchSettings(epochs=v), "epochs"), (lambda v: MatchSettings(batch_size=v), "batch_size"),
+    (lambda v: ReplySettings(epochs=v), "epochs"), (lambda v: ReplySettings(num_layers=v), "num_layers"),
+    (lambda v: ReplySettings(num_beams=v), "num_beams"), (lambda v: RouterSettings(ensemble=v), "ensemble"),
+])
+@given(value=BAD_INTS)
+@settings(max_examples=8, deadline=None)
+def test_a_count_of_zero_or_less_is_refused_naming_it(make, field, value):
+    with pytest.raises(ValueError, match=f"^{field}: expected a positive integer"):
+        make(value)
+
+
+@pytest.mark.parametrize("make, field", [
+    (lambda v: IntentSettings(lr=v), "lr"), (lambda v: IntentSettings(pretrain_lr=v), "pretrain_lr"),
+    (lambda v: MatchSettings(lr=v), "lr"), (lambda v: ReplySettings(lr=v), "lr"),
+    (lambda v: RouterSettings(linear_c=v), "linear_c"),
+])
+@given(value=BAD_RATES)
+@settings(max_examples=7, deadline=None)
+def test_a_rate_that_is_not_positive_and_finite_is_refused_naming_it(make, field, value):
+    with pytest.raises(ValueError, match=f"^{field}: expected a finite number > 0"):
+        make(value)
+
+
+def test_shares_zero_counts_and_choices_are_checked():
+    with pytest.raises(ValueError, match=r"valid_fraction: expected a number in \(0, 1\)"):
+        RouterSettings(valid_fraction=1.0)
+    with pytest.raises(ValueError, match=r"label_smoothing: expected a number in \[0, 1\)"):
+        IntentSettings(label_smoothing=1.0)
+    with pytest.raises(ValueError, match="pretrain_epochs: expected an integer >= 0"):
+        MatchSettings(pretrain_epochs=-1)
+    assert IntentSettings(pretrain_epochs=0).pretrain_epochs == 0  # 0 means none, not a default
+    with pytest.raises(ValueError, match="patience: expected a positive integer or None"):
+        IntentSettings(patience=0)
+    with pytest.raises(ValueError, match=r"tokenizer: expected one of \['bpe', 'char'\]"):
+        MatchSettings(tokenizer="word")
+    with pytest.raises(ValueError, match="vocab_size: expected an integer >= 263"):
+        RouterSettings(vocab_size=100)  # byte-level BPE needs the 256 bytes and the special tokens
+    assert RouterSettings(tokenizer="char", vocab_size=100).vocab_size == 100
+    with pytest.raises(ValueError, match="d_model: expected a multiple of the 4 attention heads"):
+        ReplySettings(d_model=30)
+    with pytest.raises(ValueError, match="train: expected an IntentSettings"):
+        RouterSettings(train={"epochs": 3})
+    with pytest.raises(ValueError, match="config: expected RouterSettings"):
+        check_settings({"epochs": 3})
+
+
+def test_the_smallest_bpe_vocabulary_is_the_cores():
+    from minitransformer.tokenizers.bpe import MIN_VOCAB_SIZE
+
+    assert BPE_MIN_VOCAB == MIN_VOCAB_SIZE
+
+
+def test_the_few_label_recipe_checks_its_counts_before_any_training():
+    from tasks.qa.semi.recipe import semi_supervised
+
+    call = dict(texts=["a", "b"], labels=["x", "y"], unlabelled=[], valid=(["a"], ["x"]),
+                settings=few_label_settings())
+    for kwargs, message in [({"rounds": -1}, "rounds: expected an integer >= 0"),
+                            ({"pretrain_epochs": 1.5}, "pretrain_epochs: expected an integer >= 0"),
+                            ({"threshold": 1.5}, r"threshold: expected a probability in \[0, 1\]"),
+                            ({"fraction": 0.0}, r"fraction: expected a share in \(0, 1\]"),
+                            ({"max_per_class": 0}, "max_per_class: expected a positive integer")]:
+        with pytest.raises(ValueError, match=message):
+            semi_supervised(**call, **kwargs)
