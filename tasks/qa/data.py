@@ -14,6 +14,15 @@ when something is wrong, and none of them needs torch.
 * **FAQ tables** (:func:`load_faq`) -- a CSV with ``question,answer`` columns.
 * **Questions to answer** (:func:`read_questions`) -- any CSV with a ``text`` column
   (``text_col``), e.g. an intent CSV without its labels.
+* **Answers** (:func:`read_answers`) -- a CSV with ``intent,answer`` columns: the words each
+  intent of a user's own data replies with (``qa train --answers FILE``).
+
+Every CSV goes through the project's one reader,
+:func:`minitransformer.files.tables.read_csv`: UTF-8 with or without a byte-order mark, fields
+of any length, any other columns ignored; a column name given twice, bytes that are not UTF-8,
+a NUL byte, a row with more or fewer fields than the header and an empty question, label or
+answer are refused with the file, the line and the column. The head reads no timestamps and no
+missing values: every row needs each of its columns.
 
 The verbs (``tasks.qa.train``, ``evaluate``) read their ``data`` argument through
 :func:`read_intents`, :func:`read_pairs` and :func:`read_faq`, which also take ``"builtin"`` (the
@@ -29,18 +38,19 @@ another set in either order (ATEC vs AFQMC dev, see the data's SOURCE.md).
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from minitransformer.files.tables import compare_columns, decode_utf8, read_csv
+
 from .synthetic import faq_pairs, faq_split
 
 __all__ = ["BUILTIN", "PAIR_FORMATS", "is_builtin", "read_intents", "read_pairs", "read_faq",
            "read_questions", "load_intents", "load_pairs", "load_faq", "stratified_split",
-           "check_label_counts", "drop_overlapping_pairs", "read_csv_columns"]
+           "check_label_counts", "drop_overlapping_pairs", "read_csv_columns", "read_answers"]
 
 #: ``data="builtin"``: the head's own bilingual FAQ (:mod:`tasks.qa.synthetic`)
 BUILTIN = "builtin"
@@ -67,26 +77,40 @@ def _columns(data, names: str) -> tuple[list[str], list[str]]:
     return first, second
 
 
-def read_questions(data, text_col: str = "text") -> list[str]:
+def read_questions(data, text_col: str = "text", *, trained: bool = False) -> list[str]:
     """The questions of a CSV's ``text_col`` column (any other columns are ignored), or a list of
-    questions in memory."""
+    questions in memory. ``trained``: ``text_col`` is the column a trained model reads."""
     if isinstance(data, (str, Path)):
-        return [row[0] for row in read_csv_columns(data, (text_col,))]
-    return list(data)
+        _check_columns(text_col)
+        return [row[0] for row in read_csv_columns(data, (text_col,), trained=trained)]
+    questions = [data] if isinstance(data, str) else list(data)
+    for i, question in enumerate(questions):
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(f"questions: question {i + 1} is empty or not text ({question!r:.40})")
+    return questions
+
+
+def _check_columns(*names: str) -> None:
+    """Column names given as options: non-empty text, all different."""
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"column name: expected a non-empty name, got {name!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"column names: the question and label columns must differ, got {names[0]!r} twice")
 
 
 def read_intents(data, *, split: str = "train", text_col: str = "text", label_col: str = "category",
-                 oos_label: str = "oos") -> tuple[list[str], list[str]]:
+                 oos_label: str = "oos", trained: bool = False) -> tuple[list[str], list[str]]:
     """``(texts, labels)`` from an intent CSV path, ``(texts, labels)`` in memory, or ``"builtin"``:
     the built-in FAQ's ``split`` (``"train"`` or ``"test"``), out-of-scope rows labelled
-    ``oos_label``."""
+    ``oos_label``. ``trained``: the columns are those a trained model reads (evaluate)."""
     if is_builtin(data):
         if split not in ("train", "test"):
             raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
         rows = faq_split(oos_label)[0 if split == "train" else 1]
         return [q for q, _ in rows], [y for _, y in rows]
     if isinstance(data, (str, Path)):
-        return load_intents(data, text_col, label_col)
+        return load_intents(data, text_col, label_col, trained=trained)
     return _columns(data, "(texts, labels)")
 
 
@@ -115,102 +139,149 @@ def read_faq(data) -> tuple[list[str], list[str]]:
     return _columns(data, "(questions, answers)")
 
 
-def _check_file(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: data file not found")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path}: the file is empty")
-    return path
+def read_csv_columns(path: str | Path, columns: Sequence[str], *,
+                     hint: str = "choose others with --text-col / --label-col",
+                     trained: bool = False) -> list[tuple[str, ...]]:
+    """The ``columns`` of a CSV with a header row, as tuples of stripped strings, one per row.
 
+    The file is read by :func:`minitransformer.files.tables.read_csv` (UTF-8 with or without a
+    byte-order mark, fields of any length; duplicate column names, other bytes and rows with
+    more or fewer fields than the header are refused, naming the file and the line). Other
+    columns are ignored. ``trained``: the columns are those a trained model reads (evaluate,
+    predict), so a missing one is reported beside the file's extra ones.
 
-def read_csv_columns(path: str | Path, columns: Sequence[str]) -> list[tuple[str, ...]]:
-    """The ``columns`` of a CSV with a header row, as tuples of stripped strings.
-
-    Raises ValueError naming the columns found when one is missing, and the line number of a row
-    with an empty value or too few fields.
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: a missing column (naming those found), or an empty value (naming the line
+            and the column: questions and labels cannot be missing).
     """
-    path = _check_file(path)
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        found = [name.strip() for name in (reader.fieldnames or [])]
-        reader.fieldnames = found
-        missing = [c for c in columns if c not in found]
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {missing}; the header has {found} "
-                             f"(choose others with --text-col / --label-col)")
-        rows = []
-        for row in reader:
-            line = reader.line_num
-            values = []
-            for column in columns:
-                value = row.get(column)
-                if value is None:
-                    raise ValueError(f"{path}: line {line}: too few fields, no value for {column!r}")
-                value = value.strip()
-                if not value:
-                    raise ValueError(f"{path}: line {line}: empty {column!r}")
-                values.append(value)
-            rows.append(tuple(values))
-    if not rows:
-        raise ValueError(f"{path}: no data rows after the header")
-    return rows
+    return [values for _, values in _numbered_rows(path, columns, hint, trained)[1]]
 
 
-def load_intents(path: str | Path, text_col: str = "text",
-                 label_col: str = "category") -> tuple[list[str], list[str]]:
+def _numbered_rows(path: str | Path, columns: Sequence[str], hint: str = "", trained: bool = False
+                   ) -> tuple[Path, list[tuple[int, tuple[str, ...]]]]:
+    """``(path, [(line number, values of columns)])`` of a CSV, as :func:`read_csv_columns`."""
+    table = read_csv(path, hint=hint)
+    if trained:
+        compare_columns(columns, table.header, table.path)
+    else:
+        table.require(columns, hint)
+    where = [table.index(column) for column in columns]
+    rows = []
+    for line, fields in table.rows:
+        values = tuple(fields[i] for i in where)
+        for column, value in zip(columns, values):
+            if not value:
+                raise ValueError(f"{table.path}, line {line}: column {column!r} is empty; every row "
+                                 "needs a value there (QA takes no missing values)")
+        rows.append((line, values))
+    return table.path, rows
+
+
+def load_intents(path: str | Path, text_col: str = "text", label_col: str = "category", *,
+                 trained: bool = False) -> tuple[list[str], list[str]]:
     """``(texts, labels)`` from an intent CSV (BANKING77 layout by default)."""
-    rows = read_csv_columns(path, (text_col, label_col))
+    _check_columns(text_col, label_col)
+    rows = read_csv_columns(path, (text_col, label_col), trained=trained)
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
 def load_faq(path: str | Path, question_col: str = "question",
              answer_col: str = "answer") -> tuple[list[str], list[str]]:
     """``(questions, answers)`` from an FAQ CSV of ``question,answer`` rows."""
-    rows = read_csv_columns(path, (question_col, answer_col))
+    rows = read_csv_columns(path, (question_col, answer_col),
+                            hint="an FAQ table has the columns question,answer")
     return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def read_answers(path: str | Path, intents: Sequence[str], oos_label: str = "oos") -> dict[str, str]:
+    """``{intent: answer}`` from an answers CSV with the columns ``intent,answer`` (UTF-8, any
+    language): the text ``qa ask`` replies with for each intent.
+
+    Every intent must be one of ``intents`` (those of the training data); an unknown one, the
+    out-of-scope label (its questions go to a person) or an intent given twice is refused,
+    naming the line.
+    """
+    path, rows = _numbered_rows(path, ("intent", "answer"), "an answers file has the columns intent,answer")
+    known = sorted(set(intents) - {oos_label})
+    answers: dict[str, str] = {}
+    for line, (intent, answer) in rows:
+        if intent == oos_label:
+            raise ValueError(f"{path}, line {line}: {intent!r} is the out-of-scope label; its "
+                             "questions are handed to a person, so it takes no answer")
+        if intent not in known:
+            shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+            raise ValueError(f"{path}, line {line}: intent {intent!r} is not an intent of the training "
+                             f"data ({shown})")
+        if intent in answers:
+            raise ValueError(f"{path}, line {line}: intent {intent!r} has a second answer; give each "
+                             "intent one")
+        answers[intent] = answer
+    return answers
 
 
 def _parse_label(value: object, path: Path, line: int) -> int:
     text = str(value).strip()
     if text not in ("0", "1"):
-        raise ValueError(f"{path}: line {line}: label must be 0 or 1, got {text!r}")
+        raise ValueError(f"{path}, line {line}: label must be 0 or 1, got {text[:20]!r}")
     return int(text)
+
+
+def _read_text(path: str | Path) -> tuple[Path, str]:
+    """A text file's path and contents: UTF-8 (a byte-order mark is dropped), no NUL byte."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: data file not found" if not path.exists()
+                                else f"{path}: expected a data file, got a folder")
+    text = decode_utf8(path.read_bytes(), path)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValueError(f"{path}, line {line}: a NUL byte; this is not a text file")
+    return path, text
+
+
+def _sentence(value: object, path: Path, line: int, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{path}, line {line}: {key!r} must be a non-empty string, got {value!r:.40}")
+    return value.strip()
 
 
 def load_pairs(path: str | Path, fmt: str = "atec") -> list[Pair]:
     """``[(sentence1, sentence2, label)]`` from a question-pair file in format ``fmt``."""
     if fmt not in PAIR_FORMATS:
         raise ValueError(f"--format: expected one of {list(PAIR_FORMATS)}, got {fmt!r}")
-    path = _check_file(path)
     if fmt == "csv":
-        rows = read_csv_columns(path, ("sentence1", "sentence2", "label"))
-        return [(a, b, _parse_label(y, path, i + 2)) for i, (a, b, y) in enumerate(rows)]
+        path, rows = _numbered_rows(path, ("sentence1", "sentence2", "label"),
+                                    "a pair CSV has the columns sentence1,sentence2,label")
+        return [(a, b, _parse_label(y, path, line)) for line, (a, b, y) in rows]
+    path, text = _read_text(path)
     pairs: list[Pair] = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            if fmt == "atec":
-                fields = [f.replace("\ufeff", "").strip() for f in line.split("\t")]
-                if len(fields) != 4:
-                    raise ValueError(f"{path}: line {line_no}: expected 4 tab-separated fields "
-                                     f"(id, sentence1, sentence2, label), got {len(fields)}")
-                _, a, b, label = fields
-            else:
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}: line {line_no}: not a JSON object ({err.msg})") from None
-                missing = [k for k in ("sentence1", "sentence2", "label") if k not in obj]
-                if missing:
-                    raise ValueError(f"{path}: line {line_no}: missing key(s) {missing}; "
-                                     f"found {sorted(obj)}")
-                a, b, label = str(obj["sentence1"]).strip(), str(obj["sentence2"]).strip(), obj["label"]
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if fmt == "atec":
+            fields = [f.replace("\ufeff", "").strip() for f in line.split("\t")]
+            if len(fields) != 4:
+                raise ValueError(f"{path}, line {line_no}: expected 4 tab-separated fields "
+                                 f"(id, sentence1, sentence2, label), got {len(fields)}")
+            _, a, b, label = fields
             if not a or not b:
-                raise ValueError(f"{path}: line {line_no}: empty sentence")
-            pairs.append((a, b, _parse_label(label, path, line_no)))
+                raise ValueError(f"{path}, line {line_no}: empty sentence")
+        else:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}, line {line_no}: not a JSON object ({err.msg})") from None
+            if not isinstance(obj, dict):
+                raise ValueError(f"{path}, line {line_no}: expected a JSON object with sentence1, "
+                                 f"sentence2 and label, got {type(obj).__name__}")
+            missing = [k for k in ("sentence1", "sentence2", "label") if k not in obj]
+            if missing:
+                raise ValueError(f"{path}, line {line_no}: missing key(s) {', '.join(missing)}; "
+                                 f"found {', '.join(map(str, sorted(obj)))}")
+            a, b = (_sentence(obj[k], path, line_no, k) for k in ("sentence1", "sentence2"))
+            label = obj["label"]
+        pairs.append((a, b, _parse_label(label, path, line_no)))
     if not pairs:
         raise ValueError(f"{path}: no question pairs found")
     return pairs
