@@ -28,9 +28,8 @@ from torch import nn
 
 from minitransformer import PretrainedMixin
 from minitransformer.metrics.classification import accuracy, roc_auc
-from minitransformer.training import resolve_device
 
-from ..bundle import read_info, write_info
+from ..bundle import check_vocabulary, load_module, model_file, read_info, write_info
 from ..config import MatchConfig
 from ..encoding import Encoded, encode_questions, pad_ids
 from ..model import SentenceEncoder
@@ -97,18 +96,18 @@ class QuestionMatcher:
             out.append(torch.sigmoid(self.model(*[t.to(device) for t in batch[:4]])).cpu())
         return torch.cat(out) if out else torch.zeros(0)
 
-    def evaluate(self, pairs: Sequence[tuple[str, str, int]]) -> dict[str, float]:
+    def evaluate(self, pairs: Sequence[tuple[str, str, int]], batch_size: int = 256) -> dict[str, float]:
         """``accuracy`` at the threshold and ``roc_auc`` on labelled pairs."""
-        scores = self.scores([(a, b) for a, b, _ in pairs])
+        scores = self.scores([(a, b) for a, b, _ in pairs], batch_size)
         truth = [y for _, _, y in pairs]
         pred = (scores >= self.threshold).long().tolist()
         return {"accuracy": accuracy(truth, pred), "roc_auc": roc_auc(truth, scores.numpy())}
 
-    def retrieve(self, question: str) -> dict:
+    def retrieve(self, question: str, batch_size: int = 256) -> dict:
         """The FAQ entry most likely to mean the same as ``question`` (``answer`` None = human)."""
         if not self.faq:
             raise ValueError("this matcher was trained on pairs without an FAQ table; nothing to retrieve")
-        scores = self.scores([(question, q) for q, _ in self.faq])
+        scores = self.scores([(question, q) for q, _ in self.faq], batch_size)
         best = int(scores.argmax())
         confident = float(scores[best]) >= self.threshold
         return {"matched_question": self.faq[best][0], "score": float(scores[best]),
@@ -131,9 +130,11 @@ class QuestionMatcher:
         from ..pretrained.matcher import BertMatchConfig, BertPairMatcher
 
         bert = _model_type(directory) == BertMatchConfig.model_type
-        model = (BertPairMatcher if bert else PairMatcher).from_pretrained(
-            directory, map_location=resolve_device(device)).eval()
-        return cls(model, load_qa_tokenizer(directory), float(info.get("threshold", 0.5)),
+        model = load_module(BertPairMatcher if bert else PairMatcher, directory, device)
+        tokenizer = load_qa_tokenizer(directory)
+        config = model.config
+        check_vocabulary(tokenizer, config.text_encoder.vocab_size if bert else config.vocab_size, directory)
+        return cls(model, tokenizer, float(info.get("threshold", 0.5)),
                    [tuple(row) for row in info.get("faq", [])])
 
 
@@ -142,6 +143,6 @@ def _model_type(directory) -> str | None:
     import json
 
     try:
-        return json.loads((Path(directory) / "config.json").read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError, AttributeError):
+        return json.loads(model_file(directory, "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None

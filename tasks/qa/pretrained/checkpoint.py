@@ -66,12 +66,23 @@ def load_gpt2(folder: str | Path):
 
 def load_qa_tokenizer(directory: str | Path):
     """The tokenizer saved in a QA model folder: a checkpoint's WordPiece (``vocab.txt``) or
-    GPT-2 BPE (``vocab.json`` + ``merges.txt``), or one of our own (``tokenizer.json``)."""
+    GPT-2 BPE (``vocab.json`` + ``merges.txt``), or one of our own (``tokenizer.json``). Its files
+    must lie inside the folder; a file that cannot be read as a tokenizer is refused naming the
+    folder."""
+    from minitransformer.errors import CheckpointError
     from minitransformer.tokenizers import GPT2Tokenizer, WordPieceTokenizer, load_tokenizer
 
+    from ..bundle import model_file
+
     directory = Path(directory)
-    if (directory / "vocab.txt").is_file():
-        return WordPieceTokenizer.from_pretrained(directory)
-    if (directory / "vocab.json").is_file() and (directory / "merges.txt").is_file():
-        return GPT2Tokenizer.from_pretrained(directory)
-    return load_tokenizer(directory)
+    names = {name: model_file(directory, name) for name in ("vocab.txt", "vocab.json", "merges.txt",
+                                                             "tokenizer.json")}
+    try:
+        if names["vocab.txt"].is_file():
+            return WordPieceTokenizer.from_pretrained(directory)
+        if names["vocab.json"].is_file() and names["merges.txt"].is_file():
+            return GPT2Tokenizer.from_pretrained(directory)
+        return load_tokenizer(directory)
+    except (KeyError, TypeError, AttributeError, IndexError, RecursionError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{directory}: its tokenizer files cannot be read ({type(err).__name__}: "
+                              f"{str(err)[:80]})") from None

@@ -26,10 +26,11 @@ import torch
 import torch.nn.functional as F
 
 from minitransformer import CausalLM
+from minitransformer.files.run_folder import claim_run_folder
 from minitransformer.generation import generate
-from minitransformer.training import TrainConfig, Trainer, resolve_device, seed_everything
+from minitransformer.training import TrainConfig, Trainer, seed_everything
 
-from ..bundle import read_info, write_info
+from ..bundle import check_vocabulary, load_module, read_info, write_info
 from ..config import ReplySettings
 from ..replies.generator import exact_match
 from .checkpoint import load_gpt2, load_qa_tokenizer
@@ -104,9 +105,11 @@ class GPT2ReplyGenerator:
     def load(cls, directory, device: str = "cpu") -> GPT2ReplyGenerator:
         """Read a generator written by :meth:`save` (safetensors and JSON only)."""
         info = read_info(directory, task="reply")
-        model = CausalLM.from_pretrained(directory, map_location=resolve_device(device)).eval()
-        return cls(model, load_qa_tokenizer(directory), int(info.get("max_new_tokens", 64)),
-                   int(info.get("num_beams", 1)), str(info.get("separator", SEPARATOR)))
+        model = load_module(CausalLM, directory, device)
+        tokenizer = load_qa_tokenizer(directory)
+        check_vocabulary(tokenizer, model.config.vocab_size, directory)
+        return cls(model, tokenizer, info.get("max_new_tokens", 64), info.get("num_beams", 1),
+                   info.get("separator", SEPARATOR))
 
 
 def reply_batches(rows: Sequence[tuple[list[int], list[int]]], pad_id: int):
@@ -145,11 +148,13 @@ def train_gpt2_replies(questions: Sequence[str], answers: Sequence[str], *, init
     generator = GPT2ReplyGenerator(model, tokenizer, min(longest, model.config.max_len // 2), s.num_beams)
     rows = [generator.example(q, a) for q, a in zip(questions, answers)]
     config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, seed=seed, device=device,
-                         max_minutes=max_minutes, verbose=verbose, progress=False, log_every=0)
-    Trainer(model, config, loss_fn=answer_loss, train_data=rows,
-            collate_fn=lambda b: reply_batches(b, model.config.pad_id), out_dir=out_dir,
-            task_config={"task": "qa_reply", "init_from": str(init_from)}).fit()
-    model.eval()
-    if out_dir is not None:
-        generator.save(out_dir)
+                         max_minutes=max_minutes, verbose=verbose,
+                         progress=None if verbose else False, log_every=0)
+    with claim_run_folder(out_dir, option="out_dir"):  # the training and the save, one claim
+        Trainer(model, config, loss_fn=answer_loss, train_data=rows,
+                collate_fn=lambda b: reply_batches(b, model.config.pad_id), out_dir=out_dir,
+                task_config={"task": "qa_reply", "init_from": str(init_from)}).fit()
+        model.eval()
+        if out_dir is not None:
+            generator.save(out_dir)
     return generator

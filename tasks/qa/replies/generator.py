@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from minitransformer import Transformer
+from minitransformer.files.run_folder import claim_run_folder
 from minitransformer.generation import generate
-from minitransformer.tokenizers import BPETokenizer, load_tokenizer
-from minitransformer.training import TrainConfig, Trainer, resolve_device, seed_everything
+from minitransformer.tokenizers import BPETokenizer
+from minitransformer.training import TrainConfig, Trainer, seed_everything
 from minitransformer.training.seq2seq import build_model, collate, seq2seq_loss
 
-from ..bundle import read_info, write_info
+from ..bundle import check_vocabulary, load_module, read_info, write_info
 from ..config import ReplySettings
 
 __all__ = ["ReplyGenerator", "exact_match", "train_reply_generator"]
@@ -70,9 +71,13 @@ class ReplyGenerator:
     @classmethod
     def load(cls, directory, device: str = "cpu") -> ReplyGenerator:
         """Read a generator written by :meth:`save`."""
+        from ..pretrained.checkpoint import load_qa_tokenizer
+
         info = read_info(directory, task="reply")
-        model = Transformer.from_pretrained(directory, map_location=resolve_device(device)).eval()
-        return cls(model, load_tokenizer(directory), int(info.get("num_beams", 4)))
+        model = load_module(Transformer, directory, device)
+        tokenizer = load_qa_tokenizer(directory)
+        check_vocabulary(tokenizer, min(model.config.src_vocab_size, model.config.tgt_vocab_size), directory)
+        return cls(model, tokenizer, info.get("num_beams", 4))
 
 
 def train_reply_generator(questions: Sequence[str], answers: Sequence[str], *,
@@ -90,11 +95,13 @@ def train_reply_generator(questions: Sequence[str], answers: Sequence[str], *,
     model = build_model(tokenizer, d_model=s.d_model, nhead=4, num_layers=s.num_layers,
                         dim_feedforward=4 * s.d_model, dropout=0.1, max_len=longest + 2)
     config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, seed=seed, device=device,
-                         max_minutes=max_minutes, verbose=verbose, progress=False, log_every=0)
-    Trainer(model, config, loss_fn=lambda m, b: seq2seq_loss(m, b, label_smoothing=0.1),
-            train_data=list(zip(questions, answers)), collate_fn=lambda b: collate(b, tokenizer),
-            out_dir=out_dir, task_config={"task": "qa_reply"}).fit()
-    generator = ReplyGenerator(model.eval(), tokenizer, s.num_beams)
-    if out_dir is not None:
-        generator.save(out_dir)
+                         max_minutes=max_minutes, verbose=verbose,
+                         progress=None if verbose else False, log_every=0)
+    with claim_run_folder(out_dir, option="out_dir"):  # the training and the save, one claim
+        Trainer(model, config, loss_fn=lambda m, b: seq2seq_loss(m, b, label_smoothing=0.1),
+                train_data=list(zip(questions, answers)), collate_fn=lambda b: collate(b, tokenizer),
+                out_dir=out_dir, task_config={"task": "qa_reply"}).fit()
+        generator = ReplyGenerator(model.eval(), tokenizer, s.num_beams)
+        if out_dir is not None:
+            generator.save(out_dir)
     return generator

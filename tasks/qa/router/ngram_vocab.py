@@ -80,14 +80,20 @@ class NgramVocabulary:
 
     @classmethod
     def load(cls, directory: str | Path) -> NgramVocabulary:
-        path = Path(directory) / NGRAMS_FILE
+        """Read ``ngrams.json`` of a model folder; a file of another shape is refused naming it."""
+        from ..bundle import model_file
+
+        path = model_file(directory, NGRAMS_FILE)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: n-gram vocabulary not found")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+            raise ValueError(f"{path}: not valid JSON ({str(err)[:80]})") from None
         known = isinstance(data, dict) and data.get("format") == _FORMAT
-        if not known or not isinstance(data.get("grams"), list):
-            raise ValueError(f"{path}: expected {{'format': {_FORMAT!r}, 'grams': [...]}}")
-        return cls(data["grams"])
+        grams = data.get("grams") if known else None
+        if not isinstance(grams, list) or not all(isinstance(gram, str) for gram in grams):
+            raise ValueError(f"{path}: expected {{'format': {_FORMAT!r}, 'grams': [n-gram, ...]}}")
+        if len(set(grams)) != len(grams):
+            raise ValueError(f"{path}: an n-gram is listed twice")
+        return cls(grams)

@@ -34,10 +34,10 @@ from typing import Any
 
 import torch
 
+from minitransformer.files.model_folder import check_fits_in_memory
 from minitransformer.nn.io import atomic_save_safetensors, load_weights
-from minitransformer.training import resolve_device
 
-from ..bundle import read_info, write_info
+from ..bundle import check_vocabulary, load_module, model_file, read_info, write_info
 from ..encoding import Encoded, encode_questions
 from ..pretrained.checkpoint import load_qa_tokenizer
 from .classifier import IntentClassifier, predict_proba
@@ -46,9 +46,11 @@ from .linear import LinearNgramExpert, mix_log_probs
 from .ngram_vocab import NgramVocabulary
 from .oos import HUMAN, route, routing_metrics
 
-__all__ = ["IntentRouter", "LINEAR_WEIGHTS"]
+__all__ = ["IntentRouter", "LINEAR_WEIGHTS", "DEFAULT_COLUMNS"]
 
 LINEAR_WEIGHTS = "linear.safetensors"
+#: the columns of an intent CSV, (question, label), when a model folder does not name its own
+DEFAULT_COLUMNS = ("text", "category")
 
 
 class IntentRouter:
@@ -59,8 +61,10 @@ class IntentRouter:
     def __init__(self, model: IntentClassifier, tokenizer, labels: list[str], threshold: float = 0.0,
                  oos_label: str = "oos", answers: dict[str, str] | None = None, lowercase: bool = True,
                  expert: LinearNgramExpert | None = None, ngrams: NgramVocabulary | None = None,
-                 mix_weight: float = 1.0, members: Sequence[IntentClassifier] = ()):
+                 mix_weight: float = 1.0, members: Sequence[IntentClassifier] = (),
+                 columns: Sequence[str] = DEFAULT_COLUMNS):
         self.model, self.tokenizer, self.labels = model, tokenizer, labels
+        self.columns = tuple(columns)  # the intent CSV's (question, label) columns it was trained on
         self.members = list(members)  # the ensemble's other Transformers (model is member 0)
         self.threshold, self.oos_label, self.lowercase = threshold, oos_label, lowercase
         self.answers = dict(answers or {})
@@ -79,9 +83,12 @@ class IntentRouter:
         texts = [t.lower() if self.lowercase and isinstance(t, str) else t for t in texts]
         return encode_questions(self.tokenizer, texts, self.model.config)
 
-    def probs(self, texts: Sequence[str]) -> torch.Tensor:
+    def probs(self, texts: Sequence[str], batch_size: int | None = None) -> torch.Tensor:
         """``(N, C)`` intent probabilities: the Transformer's (the ensemble's geometric mean), or
-        its weighted product with the linear expert's when the router has one."""
+        its weighted product with the linear expert's when the router has one; ``batch_size``
+        questions at a time (None: all at once)."""
+        if batch_size is not None and len(texts) > batch_size:
+            return torch.cat([self.probs(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)])
         deep = self.transformer_log_probs(texts)  # (N, C)
         if self.expert is None:
             return deep.exp()
@@ -102,9 +109,10 @@ class IntentRouter:
         return self.expert(self.ngrams.encode_batch(list(texts)))
 
     # ------------------------------------------------------------------ use
-    def decide(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """For each question: the intent (or ``None`` = human), its confidence and the reply."""
-        probs = self.probs(texts)
+    def decide(self, texts: Sequence[str], batch_size: int | None = None) -> list[dict[str, Any]]:
+        """For each question: the intent (or ``None`` = human), its confidence and the reply (the
+        intent's answer, or its name when it has none)."""
+        probs = self.probs(texts, batch_size)  # (N, C)
         decisions = route(probs, self.threshold, self.oos_index)
         out = []
         for p, decision in zip(probs, decisions):
@@ -119,10 +127,12 @@ class IntentRouter:
         """:meth:`decide` for one question."""
         return self.decide([question])[0]
 
-    def evaluate(self, texts: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
+    def evaluate(self, texts: Sequence[str], labels: Sequence[str],
+                 batch_size: int | None = None) -> dict[str, float]:
         """``accuracy``/``macro_f1`` of the argmax intent; with oos rows present, of the routed
-        decision (plus ``in_scope_accuracy``, ``oos_recall``). Unknown labels count as oos."""
-        probs = self.probs(texts)
+        decision (plus ``in_scope_accuracy``, ``oos_recall``). Labels the model does not know are
+        refused."""
+        probs = self.probs(texts, batch_size)  # (N, C)
         oos = self.oos_index if self.oos_index is not None else len(self.labels)
         truth = [self.label_to_id.get(y, oos) if y != self.oos_label else oos for y in labels]
         unknown = sorted({y for y in labels if y not in self.label_to_id and y != self.oos_label})
@@ -156,43 +166,54 @@ class IntentRouter:
         write_info(directory, {"task": "intent", "labels": self.labels, "threshold": self.threshold,
                                "oos_label": self.oos_label, "lowercase": self.lowercase,
                                "answers": self.answers, "linear_expert": linear,
-                               "ensemble": 1 + len(self.members), **(extra or {})})
+                               "ensemble": 1 + len(self.members), "columns": list(self.columns),
+                               **(extra or {})})
         return directory
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "cpu") -> IntentRouter:
-        """Read a router written by :meth:`save` (loading runs no code: safetensors and JSON)."""
+        """Read a router written by :meth:`save` (loading runs no code: safetensors and JSON).
+        Every file is checked before it is used (:mod:`tasks.qa.bundle`): ``qa.json``'s values,
+        each ``config.json``'s size, the members' configurations, the tokenizer's ids."""
         info = read_info(directory, task="intent")
-        model = _classifier_class(directory).from_pretrained(directory, map_location=resolve_device(device))
-        model.eval()
+        model = load_module(_classifier_class(directory), directory, device)
         tokenizer = load_qa_tokenizer(directory)
-        if len(info["labels"]) != model.config.num_labels:
-            raise ValueError(f"{directory}: qa.json lists {len(info['labels'])} labels but the model "
+        check_vocabulary(tokenizer, _vocab_size(model.config), directory)
+        labels = list(info["labels"])
+        if len(labels) != model.config.num_labels:
+            raise ValueError(f"{directory}: qa.json lists {len(labels)} labels but the model "
                              f"has {model.config.num_labels} outputs")
-        count = info.get("ensemble", 1)
-        if not (isinstance(count, int) and count >= 1):
-            raise ValueError(f"{directory}: qa.json 'ensemble' must be a positive integer, got {count!r}")
         members = []
-        for k in range(1, count):
-            folder = member_dir(directory, k)
+        for k in range(1, info.get("ensemble", 1)):
+            folder = model_file(directory, member_dir(".", k).name)
             if not (folder / "config.json").is_file():
-                raise FileNotFoundError(f"{directory}: qa.json lists {count} Transformers but "
+                raise FileNotFoundError(f"{directory}: qa.json lists {info['ensemble']} Transformers but "
                                         f"{folder} holds no model (config.json missing)")
-            member = _classifier_class(folder).from_pretrained(folder, map_location=resolve_device(device))
+            member = load_module(_classifier_class(folder), folder, device)
+            if member.config != model.config:
+                raise ValueError(f"{folder}/config.json: differs from {directory}/config.json; the "
+                                 "ensemble's Transformers share one configuration")
             members.append(member)
-            members[-1].eval()
         expert = ngrams = None
         linear = info.get("linear_expert")
         if linear:
             ngrams = NgramVocabulary.load(directory)
-            if len(ngrams) != linear.get("ngrams"):
+            if len(ngrams) != linear["ngrams"]:
                 raise ValueError(f"{directory}: qa.json says the linear expert reads "
-                                 f"{linear.get('ngrams')} n-grams, ngrams.json lists {len(ngrams)}")
-            expert = LinearNgramExpert(len(ngrams), model.config.num_labels)
-            load_weights(expert, Path(directory) / LINEAR_WEIGHTS)
-        return cls(model, tokenizer, list(info["labels"]), float(info.get("threshold", 0.0)),
-                   info.get("oos_label", "oos"), info.get("answers"), bool(info.get("lowercase", True)),
-                   expert, ngrams, float(linear["mix_weight"]) if linear else 1.0, members)
+                                 f"{linear['ngrams']} n-grams, ngrams.json lists {len(ngrams)}")
+            weights = model_file(directory, LINEAR_WEIGHTS)
+            check_fits_in_memory(len(ngrams) * len(labels), weights)
+            expert = LinearNgramExpert(len(ngrams), len(labels))
+            load_weights(expert, weights)
+        return cls(model, tokenizer, labels, float(info.get("threshold", 0.0)),
+                   info.get("oos_label", "oos"), info.get("answers"), info.get("lowercase", True),
+                   expert, ngrams, float(linear["mix_weight"]) if linear else 1.0, members,
+                   info.get("columns", DEFAULT_COLUMNS))
+
+
+def _vocab_size(config) -> int:
+    """The number of token ids a classifier's embedding has: ours, or the BERT checkpoint's."""
+    return config.text_encoder.vocab_size if hasattr(config, "text_encoder") else config.vocab_size
 
 
 def _classifier_class(directory: str | Path):
@@ -202,8 +223,8 @@ def _classifier_class(directory: str | Path):
     from ..pretrained.intent import BertIntentClassifier, BertIntentConfig
 
     try:
-        config = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
+        config = json.loads(model_file(directory, "config.json").read_text(encoding="utf-8"))
         model_type = config.get("model_type")
-    except (OSError, ValueError, AttributeError):
-        return IntentClassifier  # its from_pretrained names what is wrong with the file
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return IntentClassifier  # loading it names what is wrong with the file
     return BertIntentClassifier if model_type == BertIntentConfig.model_type else IntentClassifier
