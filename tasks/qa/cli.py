@@ -3,7 +3,8 @@
 ::
 
     minitransformer qa train    --data train.csv [--text-col text] [--label-col category]
-                                [--pretrain-epochs N] [--ensemble K] [--oos-label oos] --out DIR
+                                [--pretrain-epochs N] [--ensemble K] [--oos-label oos]
+                                [--answers answers.csv] --out DIR
     minitransformer qa train    --data builtin --out DIR          # the built-in bilingual FAQ
     minitransformer qa train    --data pairs.csv --format atec|afqmc --task match --out DIR
     minitransformer qa train    --data faq.csv --task reply|match --out DIR   # question,answer rows
@@ -18,7 +19,13 @@
 and ``oos_recall`` when rows labelled ``--oos-label`` are present, and the TF-IDF baselines'
 accuracy under ``baselines`` for ``--data builtin``), ``accuracy`` and ``roc_auc`` for matching,
 ``exact_match`` for replies. Questions longer than the model's ``max_len`` (64 tokens by default)
-are truncated to their first tokens; empty questions are refused.
+are truncated to their first tokens; empty questions are refused. ``evaluate`` and ``predict``
+read the columns the model was trained with (saved in its folder); ``ask`` says once when the
+intent it found has no answer of its own (``train --answers FILE`` gives intents their words).
+
+Each action lists only the options it reads: ``train`` has no ``--resume`` (a QA training does
+not resume) and refuses an option that the chosen ``--task`` would ignore (``--ensemble`` with
+``--task match``, say); ``ask`` and ``chat`` read no ``--data``.
 
 This module only reads the options: the work is done by the verbs of :mod:`tasks.qa` (``train``,
 ``load``, ``evaluate``, ``predict``), which a script can call the same way. It imports no torch
@@ -32,12 +39,33 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from minitransformer.cli.options import add_task_actions, positive_int, require, write_json
+from minitransformer.cli.options import (
+    TRAIN_OPTIONS,
+    USE_OPTIONS,
+    add_common_options,
+    add_task_actions,
+    non_negative_int,
+    positive_int,
+    require,
+    write_json,
+)
 from minitransformer.errors import UsageError
 
 HELP = "customer-service QA: intent routing, FAQ retrieval, generated replies"
 #: a file only this head writes into a model folder (``minitransformer plot attention`` finds it)
 MODEL_FILE = "qa.json"
+#: the common options of each action: QA trainings do not resume (no ``--resume``) and start
+#: from random weights or a checkpoint (``--init-from``, no ``--model``); ``ask`` and ``chat``
+#: read no data file
+OPTIONS = {"train": set(TRAIN_OPTIONS) - {"resume", "model"}, "evaluate": set(USE_OPTIONS),
+           "predict": set(USE_OPTIONS), "ask": {"model", "device", "json", "debug"},
+           "chat": {"model", "device", "debug"}}
+TRAIN_DESCRIPTION = (
+    "Train a QA model. Reads an intent CSV with the columns text,category (others with --text-col "
+    "and --label-col; out-of-scope rows labelled oos), question pairs (--task match --format "
+    "atec|afqmc|csv, the csv with the columns sentence1,sentence2,label) or an FAQ table with the "
+    "columns question,answer (--task reply, or --task match --format faq); UTF-8, with or without "
+    "a byte-order mark. See docs/tasks/qa.md, section 'Your own data'.")
 
 
 def attention_views(model_dir, text):
@@ -48,24 +76,35 @@ def attention_views(model_dir, text):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    actions = add_task_actions(parser, actions=("train", "evaluate", "predict", "ask", "chat"))
-    for name in ("train", "evaluate", "predict"):
-        p = actions[name]
-        p.add_argument("--text-col", default="text", help="question column of an intent CSV (default text)")
-        p.add_argument("--label-col", default="category", help="label column (default category)")
-        p.add_argument("--format", choices=("intent", "atec", "afqmc", "csv", "faq"), default=None,
-                       help="data layout: intent CSV (default), question pairs (atec, afqmc, csv with "
-                            "sentence1,sentence2,label) or faq (question,answer)")
-        p.add_argument("--oos-label", default="oos", help="label of out-of-scope rows (default oos)")
+    actions = add_task_actions(parser, actions=tuple(OPTIONS), common=False)
+    for name, p in actions.items():
+        add_common_options(p, skip=set(TRAIN_OPTIONS) - OPTIONS[name])
     t = actions["train"]
-    t.add_argument("--task", choices=("intent", "match", "reply"), default="intent")
-    t.add_argument("--pretrain-epochs", type=int, default=None, metavar="N",
-                   help="masked-token pretraining epochs before fine-tuning (default 3; 0 for "
-                        "--data builtin)")
+    t.description = TRAIN_DESCRIPTION
+    t.add_argument("--task", choices=("intent", "match", "reply"), default="intent",
+                   help="intent routing (default), question matching or generated replies")
+    t.add_argument("--format", choices=("intent", "atec", "afqmc", "csv", "faq"), default=None,
+                   help="data layout: intent CSV (default for --task intent), question pairs (atec, "
+                        "the default for --task match; afqmc; csv with sentence1,sentence2,label) or "
+                        "faq (question,answer: --task reply, or --task match)")
+    t.add_argument("--text-col", default=None, metavar="NAME",
+                   help="intent: the question column of the CSV (default text)")
+    t.add_argument("--label-col", default=None, metavar="NAME",
+                   help="intent: the label column of the CSV (default category)")
+    t.add_argument("--oos-label", default=None, metavar="LABEL",
+                   help="intent: the label of out-of-scope rows, handed to a person (default oos)")
+    t.add_argument("--answers", type=Path, default=None, metavar="FILE",
+                   help="intent: a CSV with the columns intent,answer: what `qa ask` replies for each "
+                        "intent (without it, an intent replies with its name)")
+    t.add_argument("--pretrain-epochs", type=non_negative_int, default=None, metavar="N",
+                   help="intent, match: masked-token pretraining epochs before fine-tuning (intent "
+                        "default 3, 0 for --data builtin; match default 0)")
     t.add_argument("--tokenizer", choices=("bpe", "char"), default=None,
-                   help="bpe (default for intents/replies) or char (default for matching)")
-    t.add_argument("--d-model", type=int, default=None, metavar="D")
-    t.add_argument("--layers", type=int, default=None, metavar="N")
+                   help="intent, match: bpe (default for intents) or char (default for question pairs)")
+    t.add_argument("--d-model", type=positive_int, default=None, metavar="D",
+                   help="model width, a multiple of the 4 attention heads (default 128)")
+    t.add_argument("--layers", type=positive_int, default=None, metavar="N",
+                   help="encoder layers (default 2; 1 for --data builtin)")
     t.add_argument("--ensemble", type=positive_int, default=None, metavar="K",
                    help="intent: Transformers trained side by side with different seeds, their "
                         "log-probabilities averaged (default 2, one per CPU core; 1 for --data builtin)")
@@ -74,13 +113,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "for intent and match, GPT-2 for reply (Hugging Face layout)")
     t.add_argument("--exclude", type=Path, default=None, metavar="FILE",
                    help="match: drop pairs that also occur in this AFQMC-format file (e.g. AFQMC dev)")
+    e = actions["evaluate"]
+    e.description = ("Score a trained model on labelled data: an intent CSV with the columns the "
+                     "model was trained with, question pairs for a matcher, an FAQ table for replies.")
+    e.add_argument("--format", choices=("intent", "atec", "afqmc", "csv", "faq"), default=None,
+                   help="data layout (default: intent for an intent model, atec for a matcher, faq "
+                        "for replies)")
+    for name in ("evaluate", "predict"):
+        actions[name].add_argument("--text-col", default=None, metavar="NAME",
+                                   help="the question column (default: the one the model was trained with)")
+    e.add_argument("--label-col", default=None, metavar="NAME",
+                   help="the label column (default: the one the model was trained with)")
+    actions["predict"].description = ("Route each question of a CSV (its question column; other "
+                                      "columns are ignored) with a trained intent model.")
     for name in ("ask", "chat"):
         actions[name].add_argument("--lang", choices=("en", "zh"), default=None,
-                                   help="language of the canned answer (default: the question's)")
+                                   help="language of a bilingual answer (default: the question's)")
     actions["ask"].add_argument("question", nargs="+", help="the question (quote it)")
 
 
 # ----------------------------------------------------------------------------- options -> settings
+#: options of ``qa train`` that only some tasks read: (option, attribute, tasks)
+TASK_OPTIONS = (("--text-col", "text_col", ("intent",)), ("--label-col", "label_col", ("intent",)),
+                ("--oos-label", "oos_label", ("intent",)), ("--answers", "answers", ("intent",)),
+                ("--ensemble", "ensemble", ("intent",)), ("--exclude", "exclude", ("match",)),
+                ("--pretrain-epochs", "pretrain_epochs", ("intent", "match")),
+                ("--tokenizer", "tokenizer", ("intent", "match")))
+
+
+def _check_train_options(args) -> None:
+    """Refuse an option the chosen task does not read (it would be ignored), before any work."""
+    for option, name, tasks in TASK_OPTIONS:
+        if getattr(args, name) is not None and args.task not in tasks:
+            raise UsageError(f"qa train: {option} applies to --task {' or '.join(tasks)}, "
+                             f"not --task {args.task}")
+    if args.init_from is not None:
+        for option, name in (("--d-model", "d_model"), ("--layers", "layers"), ("--tokenizer", "tokenizer")):
+            if getattr(args, name) is not None:
+                raise UsageError(f"qa train: {option} cannot be combined with --init-from (the "
+                                 "checkpoint fixes the model's size and tokenizer)")
+    from tasks.qa.data import is_builtin
+
+    if is_builtin(args.data) and (args.text_col is not None or args.label_col is not None):
+        raise UsageError("qa train: --text-col and --label-col name the columns of your CSV; --data "
+                         "builtin has none")
+    if args.d_model is not None and args.d_model % 4:
+        raise UsageError(f"argument --d-model: expected a multiple of the 4 attention heads, "
+                         f"got {args.d_model}")
+
+
 def _settings(args):
     """The task's default settings with the options given on the command line."""
     from tasks.qa.config import default_settings, pretrained_settings
@@ -89,22 +170,28 @@ def _settings(args):
     defaults = default_settings if args.init_from is None else pretrained_settings
     settings = defaults(args.task, builtin=is_builtin(args.data), fmt=args.format)
     given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
-    if args.task == "reply":  # the reply generator takes only these three
-        return dataclasses.replace(settings, **_set(given))
-    settings.tokenizer = args.tokenizer or settings.tokenizer
-    settings.encoder = dataclasses.replace(settings.encoder, **_set({"d_model": args.d_model,
-                                                                     "num_layers": args.layers}))
+    if args.task == "reply":  # the reply generator: the core's encoder–decoder
+        return dataclasses.replace(settings, **_set({**given, "d_model": args.d_model,
+                                                     "num_layers": args.layers}))
+    encoder = dataclasses.replace(settings.encoder, **_set({"d_model": args.d_model,
+                                                            "num_layers": args.layers}))
     given["pretrain_epochs"] = args.pretrain_epochs
     if args.task == "match":
-        return dataclasses.replace(settings, **_set(given))
-    settings.ensemble = args.ensemble or settings.ensemble
-    settings.train = dataclasses.replace(settings.train, **_set(given))
-    return settings
+        return dataclasses.replace(settings, encoder=encoder, **_set({**given, "tokenizer": args.tokenizer}))
+    return dataclasses.replace(settings, encoder=encoder, **_set({"tokenizer": args.tokenizer,
+                                                                  "ensemble": args.ensemble}),
+                               train=dataclasses.replace(settings.train, **_set(given)))
 
 
 def _set(options: dict) -> dict:
     """The options that were given (not None)."""
     return {key: value for key, value in options.items() if value is not None}
+
+
+def _given(value, default):
+    """An option's value when it was given (even an empty one, which is then refused), else
+    ``default``."""
+    return default if value is None else value
 
 
 def _trained(task: str, run) -> str:
@@ -124,15 +211,22 @@ def _trained(task: str, run) -> str:
 
 
 # ----------------------------------------------------------------------------- actions
+def _device(args) -> str:
+    """The device to answer on: ``--device``, the CPU for ``auto``."""
+    return args.device if args.device != "auto" else "cpu"
+
+
 def _train(args) -> int:
     from tasks.qa import train
 
     require(args, "data", "out")
+    _check_train_options(args)
     run = train(args.data, args.out, _settings(args), task=args.task, seed=args.seed, device=args.device,
-                max_minutes=args.max_minutes, fmt=args.format, text_col=args.text_col,
-                label_col=args.label_col, oos_label=args.oos_label, exclude=args.exclude,
-                init_from=args.init_from)
+                max_minutes=args.max_minutes, fmt=args.format, text_col=_given(args.text_col, "text"),
+                label_col=_given(args.label_col, "category"), oos_label=_given(args.oos_label, "oos"),
+                exclude=args.exclude, init_from=args.init_from, answers=args.answers)
     print(_trained(args.task, run))
+    write_json(args.json, {"model_dir": str(run.model_dir), "seconds": round(run.seconds, 1), **run.metrics})
     return 0
 
 
@@ -140,9 +234,9 @@ def _evaluate(args) -> int:
     from tasks.qa import evaluate, load
 
     require(args, "model", "data")
-    model = load(args.model, args.device if args.device != "auto" else "cpu")
+    model = load(args.model, _device(args))
     metrics = evaluate(model, args.data, fmt=args.format, text_col=args.text_col, label_col=args.label_col,
-                       oos_label=args.oos_label)
+                       batch_size=args.batch_size)
     for key, value in metrics.items():
         if key != "baselines":
             print(f"{key:>18}  {value:.4f}")
@@ -157,17 +251,30 @@ def _predict(args) -> int:
     from tasks.qa.data import read_questions
 
     require(args, "model", "data")
-    model = load(args.model)
+    model = load(args.model, _device(args))
     if model.task != "intent":
         raise UsageError(f"qa predict: needs an intent model, {args.model} holds a {model.task!r} model "
                          "(use ask)")
-    texts = read_questions(args.data, args.text_col)
+    texts = read_questions(args.data, _given(args.text_col, model.columns[0]), trained=True)
     rows = [{"text": text, **{k: v for k, v in decision.items() if k != "answer"}}
-            for text, decision in zip(texts, predict(model, texts))]
+            for text, decision in zip(texts, predict(model, texts, batch_size=args.batch_size))]
     for row in rows:
         print(f"{row['intent'] or 'HUMAN'}\t{row['confidence']:.3f}\t{row['text']}")
     write_json(args.json, rows)
     return 0
+
+
+def _unanswered(model, reply: dict) -> str | None:
+    """The intent of ``reply`` when the model has no answer for it (the reply is its name)."""
+    intent = reply.get("intent")
+    if model.task == "intent" and intent is not None and intent not in model.answers:
+        return intent
+    return None
+
+
+def _note_unanswered(intent: str) -> None:
+    print(f"note: the model has no answer for intent {intent!r}, so it replies with the intent's name; "
+          "train it with --answers FILE (columns intent,answer) to reply in words", file=sys.stderr)
 
 
 def _ask(args, model) -> int:
@@ -178,6 +285,8 @@ def _ask(args, model) -> int:
         raise UsageError("qa ask: the question is empty")
     out = predict(model, [question], lang=args.lang)[0]
     print(out["answer"])
+    if _unanswered(model, out):
+        _note_unanswered(out["intent"])
     write_json(args.json, out)
     return 0
 
@@ -188,13 +297,18 @@ def _chat(args, model) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         print("Ask a question (Ctrl-D to leave).")
+    noted = False
     while True:
         try:
             line = input("> " if interactive else "")
         except EOFError:
             break
         if line.strip():
-            print(predict(model, [line], lang=args.lang)[0]["answer"], flush=True)
+            out = predict(model, [line], lang=args.lang)[0]
+            print(out["answer"], flush=True)
+            if not noted and _unanswered(model, out):
+                _note_unanswered(out["intent"])  # once a conversation
+                noted = True
     return 0
 
 
@@ -208,5 +322,5 @@ def run(args: argparse.Namespace) -> int | None:
     from tasks.qa import load
 
     require(args, "model")
-    model = load(args.model)
+    model = load(args.model, _device(args))
     return _ask(args, model) if args.action == "ask" else _chat(args, model)

@@ -19,17 +19,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from .baselines import intent_baselines
-from .data import is_builtin, read_faq, read_intents, read_pairs
+from .data import PAIR_FORMATS, is_builtin, read_faq, read_intents, read_pairs
+from .inference import check_batch_size, load, predict
+from .replies.generator import exact_match
 
 __all__ = ["evaluate"]
 
 
-def evaluate(model, data, *, fmt: str | None = None, text_col: str = "text", label_col: str = "category",
-             oos_label: str = "oos", baseline_data=None) -> dict:
+def evaluate(model, data, *, fmt: str | None = None, text_col: str | None = None,
+             label_col: str | None = None, oos_label: str | None = None, baseline_data=None,
+             batch_size: int | None = None) -> dict:
     """Score ``model`` (a loaded model, or its folder) on ``data``; see the module docstring.
 
     ``data`` as for :func:`tasks.qa.train`; ``"builtin"`` means the built-in FAQ's held-out
-    questions. ``fmt`` is the layout of question pairs (``atec`` by default) for a matcher.
+    questions. ``fmt`` is the layout of the data: ``intent`` for an intent router (the default),
+    question pairs for a matcher (``atec`` by default, ``afqmc``, ``csv``), ``faq`` for a reply
+    generator. ``text_col``, ``label_col``: an intent CSV's columns, by default those the router
+    was trained with (saved in its folder); a file without them is refused, its missing and extra
+    columns named. ``oos_label``: the router's own out-of-scope label (None: read from the model).
+    ``batch_size``: questions scored at a time (None: all at once).
 
     Examples:
         >>> import tempfile
@@ -42,25 +50,47 @@ def evaluate(model, data, *, fmt: str | None = None, text_col: str = "text", lab
         >>> sorted(scores["baselines"])
         ['TF-IDF nearest centroid', 'TF-IDF nearest neighbour']
     """
+    check_batch_size(batch_size)
     if isinstance(model, (str, Path)):
-        from .inference import load
-
         model = load(model)
     if model.task == "intent":
-        return _evaluate_router(model, data, text_col, label_col, oos_label, baseline_data)
+        if fmt not in (None, "intent"):
+            raise ValueError(f"format {fmt!r}: an intent router is evaluated on an intent CSV "
+                             "(format 'intent')")
+        if oos_label is not None and oos_label != model.oos_label:
+            raise ValueError(f"oos_label: the model's out-of-scope label is {model.oos_label!r}, "
+                             f"got {oos_label!r}")
+        text_col = model.columns[0] if text_col is None else text_col
+        label_col = model.columns[1] if label_col is None else label_col
+        return _evaluate_router(model, data, text_col, label_col, baseline_data, batch_size)
+    if text_col is not None or label_col is not None:
+        raise ValueError(f"text_col, label_col: a {model.task!r} model reads fixed columns, not an "
+                         "intent CSV's")
     if model.task == "match":
         fmt = fmt or "atec"
-        if fmt in ("intent", "faq"):
+        if fmt not in PAIR_FORMATS:
             raise ValueError(f"format {fmt!r}: a matcher is evaluated on question pairs (atec, afqmc, csv)")
-        return model.evaluate(read_pairs(data, fmt))
-    return model.evaluate(*read_faq(data))
+        return model.evaluate(read_pairs(data, fmt), batch_size or 256)
+    if fmt not in (None, "faq"):
+        raise ValueError(f"format {fmt!r}: a reply generator is evaluated on an FAQ table (format 'faq')")
+    questions, answers = read_faq(data)
+    replies = [reply["answer"] for reply in predict(model, questions, batch_size=batch_size)]
+    return {"exact_match": exact_match(replies, answers)}
 
 
-def _evaluate_router(router, data, text_col: str, label_col: str, oos_label: str, baseline_data) -> dict:
+def _evaluate_router(router, data, text_col: str, label_col: str, baseline_data,
+                     batch_size: int | None) -> dict:
     """The router's metrics on the held-out questions, and the baselines' when they can be fitted."""
-    columns = dict(text_col=text_col, label_col=label_col, oos_label=oos_label)
-    texts, labels = read_intents(data, split="test", **columns)
-    metrics = router.evaluate(texts, labels)
+    columns = dict(text_col=text_col, label_col=label_col, oos_label=router.oos_label)
+    texts, labels = read_intents(data, split="test", trained=True, **columns)
+    unknown = sorted({y for y in labels if y not in router.label_to_id and y != router.oos_label})
+    if unknown:
+        where = f"{data}: " if isinstance(data, (str, Path)) else "data: "
+        shown = ", ".join(map(repr, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
+        raise ValueError(f"{where}label(s) {shown} not seen in training (the model knows "
+                         f"{len(router.labels)} intents; out-of-scope rows must be labelled "
+                         f"{router.oos_label!r})")
+    metrics = router.evaluate(texts, labels, batch_size)
     if baseline_data is None and is_builtin(data):
         baseline_data = data
     if baseline_data is not None:

@@ -19,7 +19,14 @@ from typing import Any
 from .bundle import read_info
 from .synthetic import HANDOFF, language_of
 
-__all__ = ["load", "predict"]
+__all__ = ["load", "predict", "check_batch_size"]
+
+
+def check_batch_size(batch_size) -> None:
+    """``batch_size``: None, or a positive integer (questions scored at a time)."""
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool)
+                                   or batch_size < 1):
+        raise ValueError(f"batch_size: expected a positive integer or None, got {batch_size!r}")
 
 
 def load(model_dir: str | Path, device: str = "cpu"):
@@ -36,6 +43,9 @@ def load(model_dir: str | Path, device: str = "cpu"):
         >>> router.task, sorted(router.answers) == sorted(run.model.answers)
         ('intent', True)
     """
+    from minitransformer.training import resolve_device
+
+    resolve_device(device)  # an unknown or absent device is refused before any file is read
     info = read_info(model_dir)
     task = info["task"]
     if task == "intent":
@@ -51,7 +61,8 @@ def load(model_dir: str | Path, device: str = "cpu"):
     return ReplyGenerator.load(model_dir, device)
 
 
-def predict(model, questions: str | Sequence[str], *, lang: str | None = None) -> list[dict[str, Any]]:
+def predict(model, questions: str | Sequence[str], *, lang: str | None = None,
+            batch_size: int | None = None) -> list[dict[str, Any]]:
     """What the model answers to each question (a question, or a list of them), as a list of dicts.
 
     * intent router: ``intent`` (None = handed to a person), ``top_intent``, ``confidence`` (the
@@ -61,8 +72,9 @@ def predict(model, questions: str | Sequence[str], *, lang: str | None = None) -
     * reply generator: ``answer`` (the written reply) and ``handoff`` (always False).
 
     ``answer`` is the canned answer in the question's language (``lang``: ``"en"`` or ``"zh"``
-    to choose), or the hand-off sentence when the model hands the question over. Empty questions
-    are refused.
+    to choose), the intent's name when it has no answer (a model trained on your own intents
+    without ``answers``), or the hand-off sentence when the model hands the question over. Empty
+    questions are refused. ``batch_size``: questions scored at a time (None: all at once).
 
     Examples:
         >>> import tempfile
@@ -78,12 +90,21 @@ def predict(model, questions: str | Sequence[str], *, lang: str | None = None) -
         True
     """
     questions = [questions] if isinstance(questions, str) else list(questions)
+    for i, question in enumerate(questions):
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(f"questions: question {i + 1} is empty or not text ({question!r:.40}); "
+                             "type a question to answer")
+    if lang not in (None, *HANDOFF):
+        raise ValueError(f"lang: expected one of {list(HANDOFF)} or None, got {lang!r}")
+    check_batch_size(batch_size)
     if model.task == "intent":
-        decisions = model.decide(questions)
+        decisions = model.decide(questions, batch_size)
     elif model.task == "match":
-        decisions = [model.retrieve(question) for question in questions]
+        decisions = [model.retrieve(question, batch_size or 256) for question in questions]
     else:
-        decisions = [{"answer": reply, "handoff": False} for reply in model.reply(questions)]
+        step = batch_size or max(len(questions), 1)
+        replies = [r for i in range(0, len(questions), step) for r in model.reply(questions[i:i + step])]
+        decisions = [{"answer": reply, "handoff": False} for reply in replies]
     return [_in_words(decision, lang or language_of(question))
             for question, decision in zip(questions, decisions)]
 

@@ -11,10 +11,14 @@ selected. To fill a blank the encoder must learn which words go together in this
 near "arrive", "花呗" near "还款"), which is exactly what a classifier trained on a few thousand
 labelled questions cannot learn on its own. Pretraining runs *in place* on the encoder that the
 classifier or matcher then fine-tunes.
+
+On a terminal the pretraining shows a progress bar of its own, labelled ``pretraining`` (the
+fine-tuning's bars that follow are the Trainer's, labelled ``training``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +27,7 @@ import torch.nn.functional as F
 
 from minitransformer.training import TrainConfig, Trainer
 from minitransformer.training.masking import mask_tokens
+from minitransformer.training.progress import make_bar, progress_enabled
 
 from .encoding import CLS_ID, MASK_ID, PAD_ID, pad_ids
 from .model import SentenceEncoder
@@ -59,8 +64,20 @@ def pretrain_mlm(encoder: SentenceEncoder, token_ids: Sequence[Sequence[int]], *
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
                          warmup_fraction=0.06, max_minutes=max_minutes, verbose=verbose,
                          progress=False, log_every=0)
-    trainer = Trainer(encoder, config, loss_fn=lambda model, ids: mlm_loss(model, ids),
-                      train_data=data, collate_fn=pad_ids, out_dir=out_dir,
-                      task_config={"stage": "mlm_pretraining"})
-    result = trainer.fit()
+    if verbose:
+        print(f"pretraining the encoder (masked tokens) on {len(data)} questions, {epochs} "
+              f"epoch{'s' if epochs != 1 else ''}")
+    bar = make_bar(verbose and progress_enabled(None), total=epochs * math.ceil(len(data) / batch_size),
+                   desc="pretraining", unit="step", leave=False)
+
+    def loss_fn(model, ids):  # one call per training step: the bar counts them
+        bar.update(1)
+        return mlm_loss(model, ids)
+
+    trainer = Trainer(encoder, config, loss_fn=loss_fn, train_data=data, collate_fn=pad_ids,
+                      out_dir=out_dir, task_config={"stage": "mlm_pretraining"})
+    try:
+        result = trainer.fit()
+    finally:
+        bar.close()
     return float(result.history[-1]["train_loss"]) if result.history else float("nan")

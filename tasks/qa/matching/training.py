@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from minitransformer.files.run_folder import claim_run_folder
 from minitransformer.metrics.classification import accuracy, choose_threshold, roc_auc
 from minitransformer.training import TrainConfig, Trainer, seed_everything
 
@@ -50,7 +51,15 @@ def train_matcher(pairs: Sequence[Pair], *, out_dir: str | Path | None = None,
 
     ``init_from``: a BERT checkpoint folder; then the tokenizer is the checkpoint's WordPiece and
     the model a :class:`~tasks.qa.pretrained.matcher.BertPairMatcher` whose encoder starts from
-    its weights (no masked-token pretraining: the checkpoint is pretrained)."""
+    its weights (no masked-token pretraining: the checkpoint is pretrained). ``out_dir`` (with the
+    pretraining's run in ``out_dir/pretrain``) is claimed for the whole of it."""
+    with claim_run_folder(out_dir, option="out_dir"):
+        return _train(pairs, out_dir=out_dir, settings=settings, valid=valid, faq=faq, seed=seed,
+                      device=device, max_minutes=max_minutes, verbose=verbose, init_from=init_from)
+
+
+def _train(pairs, *, out_dir, settings, valid, faq, seed, device, max_minutes, verbose, init_from):
+    """:func:`train_matcher` with its run folder held."""
     s = settings or MatchSettings()
     if init_from is not None:
         s = dataclasses.replace(s, pretrain_epochs=0)
@@ -116,7 +125,7 @@ def fit_pairs(matcher: QuestionMatcher, pairs: Sequence[Pair], valid: Sequence[P
 
     config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, patience=s.patience,
                          monitor="roc_auc", mode="max", seed=seed, device=device, max_minutes=max_minutes,
-                         verbose=verbose, progress=False, log_every=0)
+                         verbose=verbose, progress=None if verbose else False, log_every=0)
     return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode_pairs(pairs),
                    valid_data=encode_pairs(valid), evaluate_fn=evaluate_fn, collate_fn=pair_batches,
                    out_dir=out_dir, task_config={"task": "qa_match"}).fit()

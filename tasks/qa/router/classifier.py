@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from minitransformer import PretrainedMixin
+from minitransformer.files.run_folder import claim_run_folder
 from minitransformer.metrics.classification import accuracy, macro_f1
 from minitransformer.training import TrainConfig, Trainer
 
@@ -123,7 +124,18 @@ def fit_intent_classifier(model: IntentClassifier, tokenizer, train_texts: Seque
     """Pretrain (if ``settings.pretrain_epochs``) then fine-tune ``model``; return the FitResult.
 
     Labels are integer ids ``0..C-1``. The model ends with the best validation weights.
+    ``out_dir`` (the run folder, with the pretraining's in ``out_dir/pretrain``) is claimed for
+    the whole of it (:func:`~minitransformer.files.run_folder.claim_run_folder`).
     """
+    with claim_run_folder(out_dir, option="out_dir"):
+        return _fit(model, tokenizer, train_texts, train_labels, valid_texts, valid_labels, settings,
+                    unlabelled_texts=unlabelled_texts, seed=seed, device=device, out_dir=out_dir,
+                    max_minutes=max_minutes, verbose=verbose)
+
+
+def _fit(model, tokenizer, train_texts, train_labels, valid_texts, valid_labels, settings, *,
+         unlabelled_texts, seed, device, out_dir, max_minutes, verbose):
+    """:func:`fit_intent_classifier` with its run folder held."""
     train_ids = encode_questions(tokenizer, train_texts, model.config)
     valid_ids = encode_questions(tokenizer, valid_texts, model.config)
     if settings.pretrain_epochs > 0:
@@ -150,8 +162,8 @@ def fit_intent_classifier(model: IntentClassifier, tokenizer, train_texts: Seque
     config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
                          weight_decay=settings.weight_decay, warmup_fraction=0.06,
                          patience=settings.patience, monitor="accuracy", mode="max", seed=seed,
-                         device=device, max_minutes=max_minutes, verbose=verbose, progress=False,
-                         log_every=0)
+                         device=device, max_minutes=max_minutes, verbose=verbose,
+                         progress=None if verbose else False, log_every=0)  # bars on a terminal
     trainer = Trainer(model, config, loss_fn=loss_fn, train_data=list(zip(train_ids, train_labels)),
                       valid_data=list(zip(valid_ids, valid_labels)), evaluate_fn=evaluate_fn,
                       collate_fn=intent_batches, out_dir=out_dir,

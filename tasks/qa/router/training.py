@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from minitransformer.files.run_folder import claim_run_folder
 from minitransformer.metrics.classification import accuracy
 from minitransformer.training import seed_everything
 
@@ -53,13 +54,15 @@ def train_router(texts: Sequence[str], labels: Sequence[str], *, out_dir: str | 
                  settings: RouterSettings | None = None, oos_label: str = "oos",
                  unlabelled: Sequence[str] = (), answers: dict | None = None, seed: int = 0,
                  device: str = "auto", max_minutes: float | None = None, verbose: bool = True,
-                 valid: Rows | None = None, init_from: str | Path | None = None) -> IntentRouter:
+                 valid: Rows | None = None, init_from: str | Path | None = None,
+                 columns: Sequence[str] | None = None) -> IntentRouter:
     """Split, fit the expert, build the tokenizer, train the Transformers, choose the weight and
     the threshold; save to ``out_dir`` (when given) and return the router.
 
     ``valid``: a validation set of its own (then ``texts`` are all for training); ``unlabelled``:
     questions without labels, read by the tokenizer and the masked-token pretraining;
-    ``answers``: the canned answer of each intent (a string, or ``{"en": ..., "zh": ...}``).
+    ``answers``: the canned answer of each intent (a string, or ``{"en": ..., "zh": ...}``);
+    ``columns``: the intent CSV's ``(question, label)`` columns, saved with the router.
 
     ``init_from``: a BERT checkpoint folder; then step 3 is the checkpoint's own WordPiece
     tokenizer and step 4 fine-tunes a :class:`~tasks.qa.pretrained.intent.BertIntentClassifier`
@@ -67,7 +70,21 @@ def train_router(texts: Sequence[str], labels: Sequence[str], *, out_dir: str | 
     Masked-token pretraining, token dropout and lower-casing are off then: the checkpoint is
     pretrained, and its tokenizer has its own special ids and casing. The linear expert, the
     ensemble, the mix weight and the threshold are as without it.
+
+    ``out_dir`` is claimed for the whole training
+    (:func:`~minitransformer.files.run_folder.claim_run_folder`): the members, trained side by
+    side, write into it and its ``member{k}/`` folders under one claim.
     """
+    with claim_run_folder(out_dir, option="out_dir"):
+        return _train_router(texts, labels, out_dir=out_dir, settings=settings, oos_label=oos_label,
+                             unlabelled=unlabelled, answers=answers, seed=seed, device=device,
+                             max_minutes=max_minutes, verbose=verbose, valid=valid, init_from=init_from,
+                             columns=columns)
+
+
+def _train_router(texts, labels, *, out_dir, settings, oos_label, unlabelled, answers, seed, device,
+                  max_minutes, verbose, valid, init_from, columns) -> IntentRouter:
+    """:func:`train_router` with its run folder held."""
     settings = settings or RouterSettings()
     if init_from is not None:
         settings = dataclasses.replace(settings, lowercase=False, train=dataclasses.replace(
@@ -96,7 +113,8 @@ def train_router(texts: Sequence[str], labels: Sequence[str], *, out_dir: str | 
                                  unlabelled=unlabelled, seed=seed, device=device, out_dir=out_dir,
                                  max_minutes=max_minutes, verbose=verbose, encoder_state=encoder_state)
     router = IntentRouter(trained[0][0], tokenizer, names, 0.0, oos_label, answers, settings.lowercase,
-                          expert, ngrams, members=[m for m, _ in trained[1:]])
+                          expert, ngrams, members=[m for m, _ in trained[1:]],
+                          **({"columns": tuple(columns)} if columns is not None else {}))
     calibrate(router, valid)
     if verbose:
         _report_calibration(router, [r for _, r in trained], seed)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+
+import pytest
 
 from minitransformer.cli.main import main
 from tasks.qa.bundle import read_info
+from tests.tasks.qa.conftest import TINY_ARGV
 
 
 def _tiny_csv(path):
@@ -40,7 +44,7 @@ def test_cli_bad_inputs_exit_2(tmp_path, capsys):
     _tiny_csv(data)
     assert main(["qa", "train", "--data", str(data), "--out", str(tmp_path / "x"),
                  "--label-col", "intent"]) == 2
-    assert "['text', 'category']" in capsys.readouterr().err
+    assert "the header has text, category" in capsys.readouterr().err
     once = tmp_path / "once.csv"
     once.write_text("text,category\nhello there,a\nhi,a\nbye,b\n")
     assert main(["qa", "train", "--data", str(once), "--out", str(tmp_path / "y")]) == 2
@@ -73,4 +77,86 @@ def test_cli_predict_and_chat_print_the_decisions(tmp_path, capsys, monkeypatch)
     assert main(["qa", "ask", "--model", str(out), " "]) == 2
     assert "qa ask: the question is empty" in capsys.readouterr().err
     assert main(["qa", "train", "--data", str(data), "--out", str(out)]) == 2
-    assert "exists and is not an empty folder" in capsys.readouterr().err
+    assert "already holds files" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- each action's options
+@pytest.mark.parametrize("action, has, lacks", [
+    ("evaluate", ["--data", "--model", "--batch-size", "--device", "--json", "--text-col", "--label-col",
+                  "--format"],
+     ["--epochs", "--lr", "--out", "--resume", "--max-minutes", "--oos-label", "--lang"]),
+    ("predict", ["--data", "--model", "--batch-size", "--text-col"], ["--epochs", "--out", "--label-col",
+                                                                       "--format", "--oos-label"]),
+    ("ask", ["--model", "--lang", "--json"], ["--data", "--batch-size", "--epochs", "--text-col"]),
+    ("chat", ["--model", "--lang"], ["--data", "--json", "--epochs"]),
+    ("train", ["--data", "--out", "--answers", "--task", "--oos-label"], ["--resume", "--model", "--lang"]),
+])
+def test_each_action_lists_only_its_own_options(action, has, lacks, capsys):
+    assert main(["qa", action, "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in has:
+        assert option in out, option
+    for option in lacks:
+        assert option not in out, option
+    assert "see above" not in out
+
+
+def test_train_help_names_the_layout_it_reads_and_the_page_that_describes_it(capsys):
+    assert main(["qa", "train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "text,category" in text and "question,answer" in text
+    assert "docs/tasks/qa.md, section 'Your own data'" in text
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--data", "builtin", "--text-col", "q"], "--text-col and --label-col name the columns of your CSV"),
+    (["--data", "builtin", "--init-from", "ckpt", "--d-model", "64"],
+     "--d-model cannot be combined with --init-from"),
+    (["--data", "builtin", "--d-model", "30"],
+     "--d-model: expected a multiple of the 4 attention heads, got 30"),
+    (["--data", "builtin", "--task", "match", "--oos-label", "x"], "--oos-label applies to --task intent"),
+    (["--data", "builtin", "--task", "reply", "--pretrain-epochs", "2"],
+     "--pretrain-epochs applies to --task"),
+    (["--data", "builtin", "--exclude", "dev.json"], "--exclude applies to --task match"),
+    (["--data", "builtin", "--pretrain-epochs", "-1"], "--pretrain-epochs: expected a non-negative integer"),
+    (["--data", "builtin", "--oos-label", ""], "oos_label: expected a non-empty name"),
+    (["--data", "builtin", "--task", "reply", "--format", "atec"],
+     "format 'atec': task 'reply' reads faq data"),
+    (["--data", "builtin", "--resume", "runs/old"], "unrecognized arguments: --resume"),
+])
+def test_train_refuses_an_option_it_would_ignore_or_a_value_out_of_range(argv, fragment, tmp_path, capsys):
+    assert main(["qa", "train", *argv, "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and fragment in err, err
+    assert not (tmp_path / "m").exists()
+
+
+def test_evaluate_and_predict_read_the_columns_the_model_was_trained_with(tmp_path, capsys):
+    from tests.tasks.qa.conftest import QUESTIONS
+
+    data = tmp_path / "mine.csv"  # the shop's own column names, extra columns and a byte-order mark
+    rows = ["question,intent,received"] + [f'"{q}",{label},2024-03-01 14:05:00'
+                                           for label, qs in QUESTIONS.items() for q in qs]
+    data.write_text("\ufeff" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "model"
+    assert main(["qa", "train", "--data", str(data), "--text-col", "question", "--label-col", "intent",
+                 "--out", str(out), "--json", str(tmp_path / "train.json"), *TINY_ARGV]) == 0
+    assert read_info(out)["columns"] == ["question", "intent"]
+    assert json.loads((tmp_path / "train.json").read_text())["model_dir"] == str(out)
+    capsys.readouterr()
+    assert main(["qa", "evaluate", "--model", str(out), "--data", str(data)]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"accuracy  \d\.\d{4}\n", printed) and not re.search(r"\d\.\d{5}", printed)
+    assert main(["qa", "predict", "--model", str(out), "--data", str(data), "--batch-size", "4"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 18
+    other = tmp_path / "other.csv"
+    other.write_text("text,category\nwhere is my refund,refund\n", encoding="utf-8")
+    for action in ("evaluate", "predict"):
+        assert main(["qa", action, "--model", str(out), "--data", str(other)]) == 2
+        err = capsys.readouterr().err
+        assert (f"{other}: the columns differ from those the model was trained with: missing question"
+                in err), err
+        assert "extra text" in err
+    assert main(["qa", "predict", "--model", str(out), "--data", str(other), "--text-col", ""]) == 2
+    assert "column name: expected a non-empty name" in capsys.readouterr().err
+    assert main(["qa", "predict", "--model", str(out), "--data", str(other), "--text-col", "text"]) == 0

@@ -47,7 +47,7 @@ def test_predict_answers_in_the_question_language_or_hands_off(faq_run):
         assert 0.0 <= reply["confidence"] <= 1.0
     english = qa.predict(router, "我的快递到哪了", lang="en")[0]  # one question: a list of one
     assert english["answer"] in (HANDOFF["en"], *(a["en"] for a in router.answers.values()))
-    with pytest.raises(ValueError, match="question 1: empty question"):
+    with pytest.raises(ValueError, match="question 1 is empty"):
         qa.predict(router, ["  "])
 
 
@@ -85,13 +85,13 @@ def test_a_matcher_and_a_reply_generator_through_the_same_verbs(tmp_path):
 
 
 def test_train_refuses_a_used_folder_the_wrong_settings_and_format(faq_run, tmp_path):
-    with pytest.raises(ValueError, match="exists and is not an empty folder"):
+    with pytest.raises(ValueError, match="already holds files"):
         qa.train("builtin", faq_run.model_dir, tiny_settings())
     with pytest.raises(ValueError, match="config: task 'match' takes a MatchSettings, got RouterSettings"):
         qa.train("builtin", tmp_path / "m", RouterSettings(), task="match")
     with pytest.raises(ValueError, match="task: expected one of"):
         qa.train("builtin", tmp_path / "m", task="chat")
-    with pytest.raises(ValueError, match="format 'atec': intent training reads an intent CSV"):
+    with pytest.raises(ValueError, match="format 'atec': task 'intent' reads intent data"):
         qa.train("builtin", tmp_path / "m", tiny_settings(), fmt="atec")
     with pytest.raises(ValueError, match="format 'faq': a matcher is evaluated on question pairs"):
         match = type("Matcher", (), {"task": "match"})()
@@ -107,3 +107,41 @@ def test_importing_a_verbs_module_leaves_the_verb_in_place():
     assert out.returncode == 0, out.stderr
     with pytest.raises(AttributeError, match="has no attribute 'fit'"):
         qa.fit  # noqa: B018
+
+
+def test_the_use_verbs_check_their_arguments(own_model):
+    router = qa.load(own_model.model_dir)
+    for kwargs, message in [({"batch_size": 0}, "batch_size: expected a positive integer or None"),
+                            ({"batch_size": 2.5}, "batch_size"), ({"lang": "fr"}, "lang: expected one of")]:
+        with pytest.raises(ValueError, match=message):
+            qa.predict(router, ["where is my refund"], **kwargs)
+    with pytest.raises(ValueError, match="question 2 is empty or not text"):
+        qa.predict(router, ["where is my refund", None])
+    five = ["where is my refund", "card stolen", "sing a song", "my money back", "new card please"]
+    batched, whole = qa.predict(router, five, batch_size=2), qa.predict(router, five)
+    assert [r["intent"] for r in batched] == [r["intent"] for r in whole]
+    assert [r["confidence"] for r in batched] == pytest.approx([r["confidence"] for r in whole], abs=1e-5)
+    with pytest.raises(ValueError, match="device: expected"):
+        qa.load(own_model.model_dir, device="tpu")
+    with pytest.raises(ValueError, match="format 'csv': an intent router is evaluated on an intent CSV"):
+        qa.evaluate(router, own_model.data, fmt="csv")
+    with pytest.raises(ValueError, match="oos_label: the model's out-of-scope label is 'oos', got 'other'"):
+        qa.evaluate(router, own_model.data, oos_label="other")
+    with pytest.raises(ValueError, match="batch_size"):
+        qa.evaluate(router, own_model.data, batch_size=-1)
+    whole = qa.evaluate(router, own_model.data)
+    assert qa.evaluate(router, own_model.data, batch_size=4) == pytest.approx(whole)
+
+
+def test_pretraining_shows_a_bar_of_its_own_labelled_pretraining(monkeypatch, capsys):
+    from tasks.qa import pretrain
+    from tasks.qa.config import SentenceConfig
+    from tasks.qa.model import SentenceEncoder
+
+    monkeypatch.setattr(pretrain, "progress_enabled", lambda setting: True)  # as on a terminal
+    shape = qa_encoder(d_model=8, nhead=2, num_layers=1, dim_feedforward=16)
+    encoder = SentenceEncoder(SentenceConfig(vocab_size=40, encoder=shape))
+    pretrain.pretrain_mlm(encoder, [[2, 7, 9, 11]] * 6, epochs=2, batch_size=4, device="cpu")
+    out, err = capsys.readouterr()
+    assert "pretraining the encoder (masked tokens) on 6 questions, 2 epochs" in out
+    assert "pretraining:" in err and "/4 " in err  # the bar: 2 epochs of 2 steps
