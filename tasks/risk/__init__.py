@@ -12,7 +12,8 @@ The Python API, four verbs::
 Modules, one concept each:
 
 * :mod:`tasks.risk.config`    -- the model's and the training's configs (the core ``EncoderConfig`` nested)
-* :mod:`tasks.risk.data`      -- CSV reading, column typing, encoding, stratified splits
+* :mod:`tasks.risk.columns`   -- what a column is: a time, an id (left out), a number or a category
+* :mod:`tasks.risk.data`      -- CSV reading, the schema, encoding, stratified splits
 * :mod:`tasks.risk.normalize` -- quantile / standard normalisation kept inside the model
 * :mod:`tasks.risk.model`     -- the FT-Transformer-style model with the history (sequence) view
 * :mod:`tasks.risk.pretrain`  -- masked-feature reconstruction pretraining
