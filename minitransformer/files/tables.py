@@ -21,6 +21,7 @@ Examples:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import sys
@@ -67,11 +68,12 @@ class CsvFile:
 def decode_utf8(data: bytes, path: str | Path) -> str:
     """``data`` as text: UTF-8 with an optional byte-order mark, else a one-line error naming the
     file, the line and the first byte that is not UTF-8."""
+    body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise ValueError(f"{path}, line {line}: not UTF-8 text (byte 0x{data[err.start]:02x}); "
+        return body.decode("utf-8")
+    except UnicodeDecodeError as err:  # err.start counts from the end of the byte-order mark
+        line = body.count(b"\n", 0, err.start) + 1
+        raise ValueError(f"{path}, line {line}: not UTF-8 text (byte 0x{body[err.start]:02x}); "
                          "save the file as UTF-8") from None
 
 

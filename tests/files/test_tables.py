@@ -84,6 +84,14 @@ def test_bytes_that_are_not_utf8_name_the_line_and_the_byte(tmp_path, data, line
 
 def test_decode_utf8_accepts_one_bom():
     assert decode_utf8(b"\xef\xbb\xbfa,b", "x.csv") == "a,b"
+    assert decode_utf8(b"\xef\xbb\xbf\xef\xbb\xbfa", "x.csv") == "\ufeffa"  # a second one is text
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
+def test_the_line_and_byte_are_the_files_with_or_without_a_byte_order_mark(tmp_path, bom):
+    path = write(tmp_path, bom + b"a,b\n1,2\n3,x\xe9\n")
+    with pytest.raises(ValueError, match=r", line 3: not UTF-8 text \(byte 0xe9\)"):
+        read_csv(path)
 
 
 def test_a_nul_byte_names_its_line(tmp_path):
