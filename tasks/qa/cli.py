@@ -68,6 +68,14 @@ TRAIN_DESCRIPTION = (
     "a byte-order mark. See docs/tasks/qa.md, section 'Your own data'.")
 
 
+def column_name(text: str) -> str:
+    """argparse type of a column or label name: not empty (spaces around it dropped, as the CSV
+    reader drops them from the header)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a non-empty name, got {text!r}")
+    return text.strip()
+
+
 def attention_views(model_dir, text):
     """The attention maps of the model in ``model_dir`` on one input (see ``plot.py``)."""
     from tasks.qa.plot import attention_views as views
@@ -87,11 +95,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="data layout: intent CSV (default for --task intent), question pairs (atec, "
                         "the default for --task match; afqmc; csv with sentence1,sentence2,label) or "
                         "faq (question,answer: --task reply, or --task match)")
-    t.add_argument("--text-col", default=None, metavar="NAME",
+    t.add_argument("--text-col", type=column_name, default=None, metavar="NAME",
                    help="intent: the question column of the CSV (default text)")
-    t.add_argument("--label-col", default=None, metavar="NAME",
+    t.add_argument("--label-col", type=column_name, default=None, metavar="NAME",
                    help="intent: the label column of the CSV (default category)")
-    t.add_argument("--oos-label", default=None, metavar="LABEL",
+    t.add_argument("--oos-label", type=column_name, default=None, metavar="LABEL",
                    help="intent: the label of out-of-scope rows, handed to a person (default oos)")
     t.add_argument("--answers", type=Path, default=None, metavar="FILE",
                    help="intent: a CSV with the columns intent,answer: what `qa ask` replies for each "
@@ -120,9 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="data layout (default: intent for an intent model, atec for a matcher, faq "
                         "for replies)")
     for name in ("evaluate", "predict"):
-        actions[name].add_argument("--text-col", default=None, metavar="NAME",
+        actions[name].add_argument("--text-col", type=column_name, default=None, metavar="NAME",
                                    help="the question column (default: the one the model was trained with)")
-    e.add_argument("--label-col", default=None, metavar="NAME",
+    e.add_argument("--label-col", type=column_name, default=None, metavar="NAME",
                    help="the label column (default: the one the model was trained with)")
     actions["predict"].description = ("Route each question of a CSV (its question column; other "
                                       "columns are ignored) with a trained intent model.")
@@ -189,8 +197,7 @@ def _set(options: dict) -> dict:
 
 
 def _given(value, default):
-    """An option's value when it was given (even an empty one, which is then refused), else
-    ``default``."""
+    """An option's value when it was given, else ``default``."""
     return default if value is None else value
 
 

@@ -119,7 +119,7 @@ def test_train_help_names_the_layout_it_reads_and_the_page_that_describes_it(cap
      "--pretrain-epochs applies to --task"),
     (["--data", "builtin", "--exclude", "dev.json"], "--exclude applies to --task match"),
     (["--data", "builtin", "--pretrain-epochs", "-1"], "--pretrain-epochs: expected a non-negative integer"),
-    (["--data", "builtin", "--oos-label", ""], "oos_label: expected a non-empty name"),
+    (["--data", "builtin", "--oos-label", ""], "argument --oos-label: expected a non-empty name, got ''"),
     (["--data", "builtin", "--task", "reply", "--format", "atec"],
      "format 'atec': task 'reply' reads faq data"),
     (["--data", "builtin", "--resume", "runs/old"], "unrecognized arguments: --resume"),
@@ -157,6 +157,6 @@ def test_evaluate_and_predict_read_the_columns_the_model_was_trained_with(tmp_pa
         assert (f"{other}: the columns differ from those the model was trained with: missing question"
                 in err), err
         assert "extra text" in err
-    assert main(["qa", "predict", "--model", str(out), "--data", str(other), "--text-col", ""]) == 2
-    assert "column name: expected a non-empty name" in capsys.readouterr().err
+    assert main(["qa", "predict", "--model", str(out), "--data", str(other), "--text-col", " "]) == 2
+    assert "argument --text-col: expected a non-empty name, got ' '" in capsys.readouterr().err
     assert main(["qa", "predict", "--model", str(out), "--data", str(other), "--text-col", "text"]) == 0
