@@ -123,7 +123,7 @@ def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed:
                          f"got {type(settings).__name__}")
     check_settings(settings)
     if task == "intent":
-        inputs = _intent_inputs(data, fmt, text_col, label_col, oos_label, answers, verbose)
+        inputs = _intent_inputs(data, fmt, text_col, label_col, oos_label, answers)
     elif task == "match":
         inputs = _match_inputs(data, fmt or "atec", exclude, seed, verbose)
     else:
@@ -180,7 +180,7 @@ class _IntentInputs:
     answers: dict[str, Any] = field(default_factory=dict)
 
 
-def _intent_inputs(data, fmt, text_col, label_col, oos_label, answers, verbose) -> _IntentInputs:
+def _intent_inputs(data, fmt, text_col, label_col, oos_label, answers) -> _IntentInputs:
     """The training questions and labels, checked (every label twice or more, two labels at
     least), and the answers of the intents."""
     for name, value in (("text_col", text_col), ("label_col", label_col), ("oos_label", oos_label)):
@@ -199,9 +199,6 @@ def _intent_inputs(data, fmt, text_col, label_col, oos_label, answers, verbose) 
         canned.update(read_answers(answers, labels, oos_label))
     elif answers is not None:
         canned.update(_answers_in_memory(answers, set(labels), oos_label))
-    intents = set(labels) - {oos_label}
-    if verbose:
-        _report_missing_answers(sorted(intents - set(canned)), len(intents))
     return _IntentInputs(texts, labels, oos_label, (text_col, label_col), canned)
 
 
@@ -277,6 +274,9 @@ def _train_intents(inputs: _IntentInputs, **common):
     """The intent router on the training questions; its validation scores."""
     from .router.training import train_router
 
+    intents = set(inputs.labels) - {inputs.oos_label}
+    if common["verbose"]:
+        _report_missing_answers(sorted(intents - set(inputs.answers)), len(intents))
     router = train_router(inputs.texts, inputs.labels, oos_label=inputs.oos_label,
                           answers=inputs.answers or None, columns=inputs.columns, **common)
     return router, {"valid_accuracy": router.valid_accuracy,

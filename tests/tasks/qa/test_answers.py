@@ -50,9 +50,12 @@ def test_an_intent_without_an_answer_replies_with_its_name_and_ask_says_so_once(
 
 def test_training_says_which_intents_have_no_answer(own_model, tmp_path, capsys):
     partial = write_answers(tmp_path / "partial.csv", {"refund": "退款三到五天到账"})
-    with pytest.raises(ValueError, match="already holds files"):  # read and told before any training
+    with pytest.raises(ValueError, match="already holds files"):  # a refused training says nothing more
         qa.train(own_model.data, own_model.model_dir, TINY, device="cpu", answers=partial)
+    assert capsys.readouterr().out == ""
+    run = qa.train(own_model.data, tmp_path / "model", TINY, device="cpu", answers=partial)
     assert "1 of 2 intents have no answer (card)" in capsys.readouterr().out
+    assert qa.load(run.model_dir).answers == {"refund": "退款三到五天到账"}
 
 
 @pytest.mark.parametrize("content, fragment", [
