@@ -17,6 +17,20 @@ from typing import Any, ClassVar
 __all__ = ["ConfigBase", "EncoderConfig", "TransformerConfig"]
 
 
+def _has_type(value: Any, kind: Any) -> bool:
+    """Whether a JSON ``value`` fits a plain field type (``int``, ``float``, ``str``, ``bool``);
+    other annotations (optional values, tuples, nested configs) are checked by the config itself."""
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is str:
+        return isinstance(value, str)
+    return True
+
+
 class ConfigBase:
     """Shared JSON round trip and validation for the dataclass configs."""
 
@@ -47,6 +61,8 @@ class ConfigBase:
             kind = hints.get(name)
             if isinstance(kind, type) and issubclass(kind, ConfigBase) and isinstance(value, dict):
                 data[name] = kind.from_dict(value, source=f"{source}: {name}")
+            elif not _has_type(value, kind):
+                raise ValueError(f"{source}: {name}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
         try:
             return cls(**data)
         except TypeError as err:  # a required key is missing
@@ -66,6 +82,8 @@ class ConfigBase:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ValueError(f"{path}: not valid JSON ({err})") from None
+        except RecursionError:
+            raise ValueError(f"{path}: JSON nested too deeply to be a configuration") from None
         return cls.from_dict(data, source=str(path))
 
     def _check_positive(self, *names: str) -> None:

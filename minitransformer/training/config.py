@@ -15,6 +15,9 @@ from minitransformer.training.devices import resolve_device
 __all__ = ["TrainConfig", "FitResult"]
 
 
+#: the largest micro-batch a configuration may ask for (far more examples than fit in memory)
+MAX_BATCH_SIZE = 2**31 - 1
+
 @dataclass
 class TrainConfig:
     """Every setting of a training run; saved as ``train_config.json`` in the run directory.
@@ -97,6 +100,8 @@ class TrainConfig:
 
         for name in ("epochs", "batch_size", "grad_accum_steps", "keep_checkpoints"):
             positive_int(name)
+        if self.batch_size > MAX_BATCH_SIZE:  # torch's samplers index with 64-bit ints; be far below
+            raise ValueError(f"batch_size: expected at most {MAX_BATCH_SIZE}, got {self.batch_size}")
         positive_int("num_workers", allow_zero=True)
         positive_int("log_every", allow_zero=True)
         positive_int("seed", allow_zero=True)

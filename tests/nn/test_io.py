@@ -83,6 +83,21 @@ def test_unknown_config_key_is_rejected():
         EncoderConfig.from_dict({"d_model": 16, "n_head": 4})
 
 
+@pytest.mark.parametrize("key, value", [("d_model", "16"), ("num_layers", 2.5), ("dropout", True),
+                                        ("layer_norm_eps", None), ("activation", 3)])
+def test_a_value_of_the_wrong_type_is_refused_naming_the_key(key, value):
+    """A config.json is data from anywhere: ``"d_model": "16"`` is refused before any model is built."""
+    with pytest.raises(ValueError, match=rf"config: {key}: expected"):
+        EncoderConfig.from_dict({"d_model": 16, "nhead": 4, key: value})
+
+
+def test_json_nested_too_deeply_is_one_line(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        EncoderConfig.from_json_file(path)
+
+
 def test_unknown_key_in_saved_config_names_file_and_key(saved):
     """Loading a directory whose config.json has an unknown key names the file and the key."""
     config = saved / CONFIG_NAME
