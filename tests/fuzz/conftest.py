@@ -21,7 +21,7 @@ from minitransformer.cli.main import main
 from tests.files.holder import holder  # noqa: F401 - a fixture: a second process holding a run folder
 from tests.files.snapshots import snapshot
 from tests.fuzz.harness import TALLY
-from tests.fuzz.heads import HEADS, Paths, write_questions
+from tests.fuzz.heads import HEADS, Paths, write_csv
 from tests.fuzz.tables import Table, read_table
 
 MIN_CASES = 400
@@ -114,23 +114,31 @@ def in_sandbox(sandbox, monkeypatch):
 
 @dataclass
 class Built:
-    """A head's files: its synthetic ``data`` (and QA's held-out ``questions``) and a model
-    trained on it in ``model``, with the snapshot it must keep."""
+    """A head's files: its synthetic ``data`` (and QA's held-out ``questions``, the others in
+    ``files``) and a model trained on it in ``model``, with the snapshot it must keep."""
 
     head: str
     root: Path
     data: Path
-    questions: Path | None
+    files: dict[str, Path]
     model: Path
     items: str
     pristine: dict[str, str]
 
+    @property
+    def questions(self) -> Path | None:
+        return self.files.get("questions")
+
     def table(self, verb: str) -> Table:
-        base = HEADS[self.head].table_base.get(verb, "data")
-        return read_table(self.questions if base == "questions" else self.data)
+        return read_table(self.files[HEADS[self.head].table_base.get(verb, "data")])
+
+    def valid_file(self, verb: str) -> Path:
+        """The valid file a verb reads (its data, or the second file under test)."""
+        return self.files[HEADS[self.head].table_base.get(verb, "data")]
 
     def paths(self, **changes) -> Paths:
-        values = dict(data=self.data, model=self.model, out=self.root / "unused-out", items=self.items)
+        values = dict(data=self.data, model=self.model, out=self.root / "unused-out", items=self.items,
+                      base=self.data)
         values.update(changes)
         return Paths(**values)
 
@@ -152,18 +160,28 @@ def _run(argv: list[str], what: str) -> None:
 
 def _build(head: str, root: Path) -> Built:
     spec = HEADS[head]
-    questions = None
+    files = {}
     if head == "qa":  # the built-in bilingual FAQ: its training and held-out questions
         from tasks.qa.synthetic import faq_split
 
         train, held_out = faq_split()
-        data = write_questions(root / "faq_train.csv", train)
-        questions = write_questions(root / "faq_questions.csv", held_out)
+        data = write_csv(root / "faq_train.csv", ["text", "category"], train)
+        files["questions"] = write_csv(root / "faq_questions.csv", ["text", "category"], held_out)
+        intents = sorted({label for _, label in train})[:5]
+        answers = [(intent, f"Our answer about {intent}, 我们的回答") for intent in intents]
+        files["answers"] = write_csv(root / "answers.csv", ["intent", "answer"], answers)
         model_argv = spec.command_line("train", Paths(data="builtin", out=root / "model"))
     else:
         data = root / f"{head}.csv"
         _run([head, "simulate", "--out", str(data), *spec.data_options], f"{head} simulate")
         model_argv = spec.command_line("train", Paths(data=data, out=root / "model"))
+    if head == "forecast":  # the held-out weeks (evaluate --test), their promotions (predict --future)
+        files["test"] = root / "forecast_test.csv"
+        test = read_table(files["test"])
+        keep = [test.column(name) for name in ("series_id", "date", "promo")]
+        files["future"] = write_csv(root / "forecast_future.csv", ["series_id", "date", "promo"],
+                                    [[row[j] for j in keep] for row in test.rows])
+    files["data"] = data
     _run(model_argv, f"{head} train")
     items = ""
     if head == "recommend":
@@ -171,7 +189,7 @@ def _build(head: str, root: Path) -> Built:
         column = table.column("item_id")
         items = " ".join(row[column] for row in table.rows[:2])
     shutil.copytree(root / "model", root / "model-copy", symlinks=True)
-    return Built(head, root, data, questions, root / "model", items, snapshot(root / "model"))
+    return Built(head, root, data, files, root / "model", items, snapshot(root / "model"))
 
 
 @pytest.fixture(scope="session")

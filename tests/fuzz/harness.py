@@ -14,9 +14,12 @@ Setting ``MINITRANSFORMER_FUZZ_LOG=FILE`` appends every failing case to ``FILE``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,15 +60,48 @@ class Outcome:
     raised: BaseException | None = None  # escaped main(): the console script would print a traceback
 
     @property
+    def timed_out(self) -> bool:
+        return isinstance(self.raised, CaseTimeout)
+
+    @property
     def traceback(self) -> bool:
-        return self.raised is not None or "Traceback (most recent call last)" in self.out + self.err
+        return (self.raised is not None and not self.timed_out) or \
+            "Traceback (most recent call last)" in self.out + self.err
+
+
+#: a case is stopped after this long (a command that should refuse at once but trains or hangs)
+CASE_SECONDS = 120
+
+
+class CaseTimeout(BaseException):
+    """Raised inside a case that runs longer than :data:`CASE_SECONDS` (not an ``Exception``,
+    so no ``except`` in the command catches it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield  # pragma: no cover - Windows, or not the main thread: no limit
+        return
+
+    def stop(signum, frame):
+        raise CaseTimeout(f"still running after {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def run_cli(argv: Sequence[str], capsys) -> Outcome:
     """``main(argv)`` with its output captured; an exception escaping it is kept, not raised."""
     capsys.readouterr()
     try:
-        status, raised = main(list(argv)), None
+        with _time_limit(CASE_SECONDS):
+            status, raised = main(list(argv)), None
     except BaseException as err:  # noqa: BLE001 - SystemExit and friends are outcomes too
         status, raised = None, err
     out, err = capsys.readouterr()
@@ -107,7 +143,7 @@ def _fail(argv, what: str, outcome: Outcome, problems: list[str]) -> None:
 
 def expect_refusal(argv: Sequence[str], capsys, *, what: str, names: Iterable[str] = (),
                    words: Iterable[str] = (), watched: Iterable[Path] = (),
-                   fresh: Iterable[Path] = ()) -> Outcome:
+                   fresh: Iterable[Path] = (), line: int | None = None) -> Outcome:
     """Run one case that must be refused; raise :class:`FuzzFailure` describing any rule broken.
 
     Args:
@@ -117,12 +153,13 @@ def expect_refusal(argv: Sequence[str], capsys, *, what: str, names: Iterable[st
         watched: files and folders that must be byte-identical afterwards.
         fresh: paths that did not exist before (a training's ``--out``, a file to write): no file
             there afterwards, and no files in a folder there.
+        line: the line of the file the defect is on: the message must name it (``line 7``).
     """
     watched, names, words = list(watched), [str(n) for n in names], list(words)
     before = {path: snapshot(path) for path in watched}
     outcome = run_cli(argv, capsys)
     TALLY.cases += 1
-    problems = []
+    problems = [f"no answer: {outcome.raised}"] if outcome.timed_out else []
     if outcome.traceback:
         TALLY.tracebacks += 1
         problems.append("a traceback")
@@ -134,6 +171,8 @@ def expect_refusal(argv: Sequence[str], capsys, *, what: str, names: Iterable[st
     elif (names or words) and not (any(name in lines[0] for name in names)
                                    or any(re.search(rf"\b{re.escape(word)}\b", lines[0]) for word in words)):
         problems.append(f"the message names none of {[_short(n, 40) for n in names + words]}")
+    elif line is not None and not re.search(rf"\bline {line}\b", lines[0]):
+        problems.append(f"the message does not name line {line}")
     problems += [f"{path.name} changed" for path in watched if snapshot(path) != before[path]]
     problems += [_written(path) for path in fresh if path.is_file() or holds_files(path)]
     if problems:
@@ -155,7 +194,7 @@ def expect_success(argv: Sequence[str], capsys, *, what: str, watched: Iterable[
     before = {path: snapshot(path) for path in watched}
     outcome = run_cli(argv, capsys)
     TALLY.cases += 1
-    problems = []
+    problems = [f"no answer: {outcome.raised}"] if outcome.timed_out else []
     if outcome.traceback:
         TALLY.tracebacks += 1
         problems.append("a traceback")

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from tests.fuzz import values
 from tests.fuzz.tables import HUGE_NUMBER, TableSpec
 
-__all__ = ["Head", "HEADS", "Paths", "NOT_NUMBERS", "BAD_TIMES"]
+__all__ = ["Head", "HEADS", "Paths", "NOT_NUMBERS", "BAD_TIMES", "write_csv"]
 
 # values no number column can hold: not finite, not numbers, missing
 NOT_FINITE = ("nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400", HUGE_NUMBER)
@@ -30,13 +30,16 @@ BAD_TIMES = ("nan", "inf", "-inf", "1e400", HUGE_NUMBER, "yesterday", "2024-13-4
 
 @dataclass(frozen=True)
 class Paths:
-    """Where one case's files are: ``data`` (the CSV), ``model`` (a trained model folder),
-    ``out`` (a training's output folder or a file to write), ``items`` (two known item ids)."""
+    """Where one case's files are: ``data`` (the CSV under test), ``model`` (a trained model
+    folder), ``out`` (a training's output folder or a file to write), ``items`` (two known item
+    ids) and ``base`` (the head's valid data, where ``data`` is a second file: ``--test``,
+    ``--future``, ``--answers``)."""
 
     data: Path | str = ""
     model: Path | str = ""
     out: Path | str = ""
     items: str = ""
+    base: Path | str = ""
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,11 @@ class Head:
 
     Attributes:
         command: the word after ``minitransformer`` (``recommend``).
-        argv: ``{verb: function(paths) -> the verb's valid arguments}``.
+        argv: ``{verb: function(paths) -> the verb's valid arguments}``; ``verb:file`` is the verb
+            with a second file under test (``evaluate:test`` reads ``--test``).
         tables: ``{verb: what the verb needs of its CSV file}`` (verbs that read one).
-        table_base: ``{verb: "data" or "questions"}``: which of the head's files a verb reads.
+        table_base: ``{verb: name}``: which of the head's files (``data`` unless named here: QA's
+            ``questions``, forecasting's ``test`` and ``future``, QA's ``answers``) a verb reads.
         options: ``{verb: {option: strategy of wrong values}}``.
         model_files: files a model folder of this head cannot load without.
         data_options: ``simulate`` options of the data the suite's model is trained on.
@@ -62,7 +67,7 @@ class Head:
     data_options: tuple[str, ...] = ()
 
     def command_line(self, verb: str, paths: Paths) -> list[str]:
-        return [self.command, verb, *(str(a) for a in self.argv[verb](paths))]
+        return [self.command, verb.split(":")[0], *(str(a) for a in self.argv[verb](paths))]
 
 
 def _train_options(**own) -> dict[str, st.SearchStrategy[str]]:
@@ -122,6 +127,8 @@ QA = Head(
                             "--pretrain-epochs", "0"],
         "evaluate": lambda p: ["--model", p.model, "--data", p.data],
         "predict": lambda p: ["--model", p.model, "--data", p.data],
+        "train:answers": lambda p: ["--data", p.base, "--answers", p.data, "--out", p.out, *TINY,
+                                    "--ensemble", "1", "--pretrain-epochs", "0"],
         "ask": lambda p: ["--model", p.model, "where is my order?"],
         "chat": lambda p: ["--model", p.model],
     },
@@ -131,8 +138,12 @@ QA = Head(
                            free_text=("text",))
            for verb in ("train", "evaluate")},
         "predict": TableSpec(required=("text",), bad_cells={"text": ("", "   ")}, free_text=("text",)),
+        # the replies of intents: intent,answer; every intent must be one of the training data's
+        "train:answers": TableSpec(required=("intent", "answer"),
+                                   bad_cells={"intent": ("", "no_such_intent", "Cancel_Order")},
+                                   free_text=("answer",)),
     },
-    table_base={"train": "data", "evaluate": "questions", "predict": "questions"},
+    table_base={"evaluate": "questions", "predict": "questions", "train:answers": "answers"},
     options={
         "train": _train_options(**{
             "--pretrain-epochs": values.non_negative_int, "--d-model": values.positive_int,
@@ -158,7 +169,9 @@ FORECAST = Head(
         "train": lambda p: ["--data", p.data, "--out", p.out, "--horizon", "4", "--context", "16",
                             "--patch-len", "4", "--members", "1", "--no-refit", *TINY],
         "evaluate": lambda p: ["--model", p.model, "--data", p.data],
+        "evaluate:test": lambda p: ["--model", p.model, "--data", p.base, "--test", p.data],
         "predict": lambda p: ["--model", p.model, "--data", p.data],
+        "predict:future": lambda p: ["--model", p.model, "--data", p.base, "--future", p.data],
         "simulate": lambda p: ["--out", p.out, "--products", "3", "--weeks", "20"],
     },
     tables={
@@ -169,8 +182,15 @@ FORECAST = Head(
                                    "date": ("2022-13-01", "2022-02-30", "yesterday", "NaN", "inf",
                                             "01/32/2022", "昨天", HUGE_NUMBER)},
                         keyed_rows=True)
-        for verb in ("train", "evaluate", "predict")
+        for verb in ("train", "evaluate", "predict", "evaluate:test")
+    } | {
+        # the promotions planned for the H weeks to forecast: series_id,date,promo
+        "predict:future": TableSpec(required=("series_id", "promo"),
+                                    bad_cells={"promo": NOT_FINITE + NOT_NUMBERS + ("",),
+                                               "date": ("2022-13-01", "yesterday", "NaN")},
+                                    keyed_rows=True),
     },
+    table_base={"evaluate:test": "test", "predict:future": "future"},
     options={
         "train": _train_options(**{
             "--horizon": st.one_of(values.positive_int, st.just(str(10**30))),
@@ -190,7 +210,7 @@ FORECAST = Head(
                      "--holdout": values.non_negative_int, "--seed": values.seed},
     },
     model_files=(),  # filled in by the model folder tests from what the folder holds
-    data_options=("--products", "8", "--weeks", "60"),
+    data_options=("--products", "8", "--weeks", "60", "--holdout", "4"),
 )
 
 RISK = Head(
@@ -205,7 +225,8 @@ RISK = Head(
         # the simulator's transactions: is_fraud is the label (0/1), amount and hour are numbers
         "train": TableSpec(required=("is_fraud",),
                            bad_cells={"amount": NOT_FINITE + ("", "NA"), "hour": NOT_FINITE + ("",),
-                                      "is_fraud": ("", "2", "nan")}),
+                                      "is_fraud": ("", "2", "nan")},
+                           column_level=frozenset({("is_fraud", "2"), ("is_fraud", "nan")})),
         "evaluate": TableSpec(required=("is_fraud", "amount", "hour", "prev_amount_1"),
                               bad_cells={"amount": NOT_FINITE + NOT_NUMBERS + ("", "NA"),
                                          "hour": NOT_FINITE + NOT_NUMBERS + ("",),
@@ -241,10 +262,9 @@ RISK = Head(
 HEADS = {head.command: head for head in (RECOMMEND, QA, FORECAST, RISK)}
 
 
-def write_questions(path: Path, rows) -> Path:
-    """``text,category`` rows as a CSV file."""
+def write_csv(path: Path, header, rows) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["text", "category"])
+        writer.writerow(header)
         writer.writerows(rows)
     return path

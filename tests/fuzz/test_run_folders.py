@@ -22,7 +22,7 @@ def _train(head, made, out):
 @pytest.mark.parametrize("head", HEAD_PARAMS)
 def test_a_training_into_an_existing_run_is_refused_and_the_run_still_works(head, built, capsys):
     made = built(head.command)
-    data = made.questions if head.command == "qa" else made.data
+    data = made.valid_file("evaluate")
     evaluate = head.command_line("evaluate", made.paths(data=data))
     before = run_cli(evaluate, capsys)
     assert before.status == 0, before.err
