@@ -8,6 +8,7 @@ ran or any case ended in a traceback (a run of a few fuzz tests, ``-k`` or ``-x`
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import shutil
 import sys
@@ -181,6 +182,14 @@ def _build(head: str, root: Path) -> Built:
         keep = [test.column(name) for name in ("series_id", "date", "promo")]
         files["future"] = write_csv(root / "forecast_future.csv", ["series_id", "date", "promo"],
                                     [[row[j] for j in keep] for row in test.rows])
+    if head == "risk":  # the transactions with an ISO-8601 time (risk train --time time)
+        table = read_table(data)
+        day, hour = table.column("day"), table.column("hour")
+        start = datetime.datetime(2024, 1, 1)
+        offsets = [datetime.timedelta(days=float(r[day]), hours=float(r[hour])) for r in table.rows]
+        times = [(start + offset).isoformat(" ", "seconds") for offset in offsets]
+        files["timed"] = write_csv(root / "risk_timed.csv", [*table.header, "time"],
+                                   [[*row, time] for row, time in zip(table.rows, times)])
     files["data"] = data
     _run(model_argv, f"{head} train")
     items = ""

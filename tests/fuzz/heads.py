@@ -217,6 +217,7 @@ RISK = Head(
     command="risk",
     argv={
         "train": lambda p: ["--data", p.data, "--out", p.out, *TINY],
+        "train:time": lambda p: ["--data", p.data, "--out", p.out, *TINY, "--time", "time"],
         "evaluate": lambda p: ["--model", p.model, "--data", p.data],
         "predict": lambda p: ["--model", p.model, "--data", p.data],
         "simulate": lambda p: ["--out", p.out, "--customers", "20", "--days", "10"],
@@ -234,7 +235,10 @@ RISK = Head(
         "predict": TableSpec(required=("amount", "hour", "prev_amount_1"),
                              bad_cells={"amount": NOT_FINITE + NOT_NUMBERS + ("", "NA"),
                                         "hour": NOT_FINITE + NOT_NUMBERS + ("",)}),
+        # the same transactions with their time (ISO-8601), named with --time
+        "train:time": TableSpec(required=("is_fraud", "time"), bad_cells={"time": BAD_TIMES + ("",)}),
     },
+    table_base={"train:time": "timed"},
     options={
         "train": _train_options(**{
             "--label-fraction": values.fraction, "--valid-fraction": values.probability_open,

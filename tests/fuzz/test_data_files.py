@@ -63,22 +63,24 @@ def test_data_that_is_not_a_file_is_refused(head, verb, where, built, capsys, tm
                    fresh=[out])
 
 
-@pytest.mark.parametrize("head, verb", [v for v in VERBS if not v.values[1].startswith("train")])
+@pytest.mark.parametrize("head, verb", [v for v in VERBS if v.values[1] != "train"])
 def test_the_same_files_without_a_defect_are_accepted(head, verb, built, capsys, tmp_path_factory):
     """The control: what the defects are added to is valid, dressed as a user's tools write it
     (a byte-order mark, CRLF, every field quoted, Chinese text, commas and quotes in free text),
-    so a refusal above is the defect's doing."""
+    so a refusal above is the defect's doing. (A training's own data is the head's synthetic
+    data, which trains the suite's models; a second file it reads is checked here once.)"""
     made = built(head.command)
     spec, table = head.tables[verb], made.table(verb)
     folder = tmp_path_factory.mktemp(f"{head.command}-{verb}-valid")
     numbers = itertools.count()
 
-    @settings(FUZZ, max_examples=2)
+    @settings(FUZZ, max_examples=1 if verb.startswith("train") else 2)
     @given(dressing=dressings(spec))
     def case(dressing):
-        path = folder / f"data-{next(numbers)}.csv"
+        n = next(numbers)
+        path = folder / f"data-{n}.csv"
         path.write_bytes(valid_bytes(table, spec, dressing))
-        argv = head.command_line(verb, made.paths(data=path))
+        argv = head.command_line(verb, made.paths(data=path, out=folder / f"out-{n}"))
         expect_success(argv, capsys, what=f"valid, {dressing.describe()}", watched=[path, made.model])
 
     case()
