@@ -123,9 +123,9 @@ def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed:
                          f"got {type(settings).__name__}")
     check_settings(settings)
     if task == "intent":
-        inputs = _intent_inputs(data, fmt, text_col, label_col, oos_label, answers)
+        inputs = _intent_inputs(data, text_col, label_col, oos_label, answers)
     elif task == "match":
-        inputs = _match_inputs(data, fmt or "atec", exclude, seed, verbose)
+        inputs = _match_inputs(data, fmt or "atec", exclude, seed)
     else:
         inputs = _reply_inputs(data)
     out_dir = Path(out_dir)
@@ -180,7 +180,7 @@ class _IntentInputs:
     answers: dict[str, Any] = field(default_factory=dict)
 
 
-def _intent_inputs(data, fmt, text_col, label_col, oos_label, answers) -> _IntentInputs:
+def _intent_inputs(data, text_col, label_col, oos_label, answers) -> _IntentInputs:
     """The training questions and labels, checked (every label twice or more, two labels at
     least), and the answers of the intents."""
     for name, value in (("text_col", text_col), ("label_col", label_col), ("oos_label", oos_label)):
@@ -230,9 +230,10 @@ def _report_missing_answers(missing: list[str], intents: int) -> None:
 class _MatchInputs:
     pairs: list
     faq: list | None
+    dropped: str = ""  # what ``exclude`` removed, said once the training starts
 
 
-def _match_inputs(data, fmt, exclude, seed, verbose) -> _MatchInputs:
+def _match_inputs(data, fmt, exclude, seed) -> _MatchInputs:
     """The labelled pairs (from a pair file, or made from an FAQ table), without those of
     ``exclude``; both labels must occur twice at least (one of each for validation)."""
     from .matching.pairs import pairs_from_faq
@@ -248,18 +249,18 @@ def _match_inputs(data, fmt, exclude, seed, verbose) -> _MatchInputs:
         for i, pair in enumerate(pairs):
             if (not all(isinstance(t, str) and t.strip() for t in pair[:2])) or pair[2] not in (0, 1):
                 raise ValueError(f"data: pair {i + 1} must be (question, question, 0 or 1), got {pair!r:.60}")
+    dropped = ""
     if exclude is not None:
         before = len(pairs)
         pairs = drop_overlapping_pairs(pairs, read_pairs(exclude, "afqmc"))
-        if verbose:
-            print(f"dropped {before - len(pairs)} pairs that occur in {exclude}")
+        dropped = f"dropped {before - len(pairs)} pairs that occur in {exclude}"
     counts = Counter(label for _, _, label in pairs)
     if counts[0] < 2 or counts[1] < 2:
         hint = " (an FAQ table needs answers shared by two questions or more, and two answers at least)" \
             if fmt == "faq" else ""
         raise ValueError(f"data: a matcher needs two pairs or more of each label (one of each for "
                          f"validation), got {counts[1]} labelled 1 and {counts[0]} labelled 0{hint}")
-    return _MatchInputs(pairs, faq)
+    return _MatchInputs(pairs, faq, dropped)
 
 
 def _reply_inputs(data) -> tuple[list[str], list[str]]:
@@ -288,6 +289,8 @@ def _train_matcher(inputs: _MatchInputs, **common):
     """The question matcher on labelled pairs, or on pairs made from an FAQ table."""
     from .matching.training import train_matcher
 
+    if inputs.dropped and common["verbose"]:
+        print(inputs.dropped)
     matcher = train_matcher(inputs.pairs, faq=inputs.faq, **common)
     return matcher, {"valid_roc_auc": matcher.fit_result.best_metric,
                      "best_epoch": matcher.fit_result.best_epoch, "threshold": matcher.threshold,

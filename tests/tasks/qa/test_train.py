@@ -116,3 +116,23 @@ def test_a_second_training_into_a_held_folder_is_refused_at_once(own_model, tmp_
     finally:
         holder.communicate("\n", timeout=30)
     assert holder.returncode == 0 and not any(folder.iterdir())
+
+
+def test_a_matcher_reads_its_pairs_and_the_exclude_file_before_its_folder(tmp_path):
+    from tasks.qa.train import _match_inputs
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("sentence1,sentence2,label\n花呗怎么还款,花呗如何还款,1\n借呗额度,花呗账单,0\n"
+                     "怎么开通花呗,花呗怎么开,1\n退款多久到,花呗提额,0\n借呗还款,借呗怎么还,1\n",
+                     encoding="utf-8")
+    dev = tmp_path / "dev.json"
+    dev.write_text('{"sentence1": "花呗账单", "sentence2": "借呗额度", "label": "0"}\n', encoding="utf-8")
+    inputs = _match_inputs(pairs, "csv", None, seed=0)
+    assert len(inputs.pairs) == 5 and inputs.dropped == ""
+    with pytest.raises(ValueError, match="of each label .* got 3 labelled 1 and 1 labelled 0"):
+        _match_inputs(pairs, "csv", dev, seed=0)  # the one pair in dev.json leaves one negative
+    dev.write_text('{"sentence1": "x", "sentence2": "y", "label": "0"}\n', encoding="utf-8")
+    assert _match_inputs(pairs, "csv", dev, seed=0).dropped == f"dropped 0 pairs that occur in {dev}"
+    with pytest.raises(ValueError, match="dev.json, line 1: not a JSON object"):
+        dev.write_text("{oops\n", encoding="utf-8")
+        _match_inputs(pairs, "csv", dev, seed=0)
