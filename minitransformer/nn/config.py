@@ -62,7 +62,8 @@ class ConfigBase:
             if isinstance(kind, type) and issubclass(kind, ConfigBase) and isinstance(value, dict):
                 data[name] = kind.from_dict(value, source=f"{source}: {name}")
             elif not _has_type(value, kind):
-                raise ValueError(f"{source}: {name}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
+                expected = getattr(kind, "__name__", kind)
+                raise ValueError(f"{source}: {name}: expected {expected}, got {value!r}")
         try:
             return cls(**data)
         except TypeError as err:  # a required key is missing
