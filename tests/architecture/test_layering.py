@@ -88,3 +88,10 @@ def test_a_head_imports_no_other_head_and_no_demo(head):
 @pytest.mark.parametrize("head", HEADS)
 def test_a_heads_pictures_do_not_import_its_command_line(head):
     assert offenders(f"tasks.{head}.plot", lambda t: under(t, f"tasks.{head}.cli")) == []
+
+
+def test_the_files_package_stands_on_its_own():
+    """Reading users' files and holding run folders needs no model: ``minitransformer.files``
+    imports only the error classes, so a head, the trainer or a script can use it anywhere."""
+    assert offenders("minitransformer.files", lambda t: t.startswith("minitransformer")
+                     and not under(t, "minitransformer.files") and t != "minitransformer.errors") == []
