@@ -50,6 +50,7 @@ CAPTIONS = {
     "interop": "interop/\nPyTorch, NumPy oracles",
     "exercises": "exercises/\nthe course",
     "examples": "examples/\ndigit reversal",
+    "files": "files/\nusers' CSVs, run folders",
 }
 
 
