@@ -9,11 +9,12 @@ import itertools
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.fuzz.conftest import FUZZ
 from tests.fuzz.harness import expect_refusal, expect_success
 from tests.fuzz.heads import HEADS
-from tests.fuzz.tables import dressings, malformed, valid_bytes
+from tests.fuzz.tables import Malformed, dressings, malformed, valid_bytes
 
 #: examples per defect (a bad cell has many values to try; a UTF-16 file is a UTF-16 file)
 EXAMPLES = {"bad-cell": 6, "missing-col": 3, "utf16": 1}
@@ -82,5 +83,65 @@ def test_the_same_files_without_a_defect_are_accepted(head, verb, built, capsys,
         path.write_bytes(valid_bytes(table, spec, dressing))
         argv = head.command_line(verb, made.paths(data=path, out=folder / f"out-{n}"))
         expect_success(argv, capsys, what=f"valid, {dressing.describe()}", watched=[path, made.model])
+
+    case()
+
+
+# ---------------------------------------------------------------------------- text formats
+
+# recommend's whitespace formats: "user item" a line (pairs), "user item item ..." (sequence)
+TEXT_DEFECTS = ("not-utf8", "nul-byte", "utf16", "empty", "fields")
+
+
+@st.composite
+def malformed_text(draw, lines: list[str], defect: str, fmt: str) -> Malformed:
+    """A ``pairs`` or ``sequence`` file with one defect; ``fields``: a line with a wrong number of
+    fields (three in a pairs file, a user alone in a sequence file)."""
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    row = draw(st.integers(0, len(lines) - 1))
+    text = list(lines)
+    if defect == "empty":
+        return Malformed(draw(st.sampled_from([b"", b"\n\n", b"\xef\xbb\xbf", b" \t \n"])), "an empty file")
+    if defect == "utf16":
+        return Malformed(end.join(text).encode("utf-16"), "saved as UTF-16")
+    if defect == "fields":
+        text[row] = text[row] + " extra" if fmt == "pairs" else text[row].split()[0]
+        return Malformed(end.join(text).encode(), f"line {row + 1}: {text[row]!r}", row + 1)
+    bad = b"\x00" if defect == "nul-byte" else draw(st.sampled_from([b"\xff", "退款".encode("gbk"), b"\xe9"]))
+    at = draw(st.integers(0, len(text[row])))
+    body = [t.encode() for t in text]
+    body[row] = text[row][:at].encode() + bad + text[row][at:].encode()
+    return Malformed(end.encode().join(body), f"{defect} {bad!r} in line {row + 1}", row + 1)
+
+
+def _text_lines(made, fmt: str) -> list[str]:
+    table = made.table("train")
+    user, item = table.column("user_id"), table.column("item_id")
+    if fmt == "pairs":
+        return [f"{row[user]} {row[item]}" for row in table.rows]
+    sequences: dict[str, list[str]] = {}
+    for row in table.rows:
+        sequences.setdefault(row[user], []).append(row[item])
+    return [" ".join([name, *items]) for name, items in sequences.items()]
+
+
+@pytest.mark.parametrize("fmt", ["pairs", "sequence"])
+@pytest.mark.parametrize("verb", ["train", "evaluate"])
+@pytest.mark.parametrize("defect", TEXT_DEFECTS)
+def test_a_malformed_interaction_text_file_is_refused(fmt, verb, defect, built, capsys, tmp_path_factory):
+    head, made = HEADS["recommend"], built("recommend")
+    lines = _text_lines(made, fmt)
+    folder = tmp_path_factory.mktemp(f"recommend-{fmt}-{verb}-{defect}")
+    numbers = itertools.count()
+
+    @settings(FUZZ, max_examples=2)
+    @given(case=malformed_text(lines, defect, fmt))
+    def case(case):
+        n = next(numbers)
+        path, out = folder / f"data-{n}.txt", folder / f"out-{n}"
+        path.write_bytes(case.data)
+        argv = head.command_line(verb, made.paths(data=path, out=out)) + ["--format", fmt]
+        expect_refusal(argv, capsys, what=f"{fmt}: {case.what}", names=[path.name], line=case.line,
+                       watched=[path, made.model], fresh=[out])
 
     case()
