@@ -52,9 +52,9 @@ class Head:
             with a second file under test (``evaluate:test`` reads ``--test``).
         tables: ``{verb: what the verb needs of its CSV file}`` (verbs that read one).
         table_base: ``{verb: name}``: which of the head's files (``data`` unless named here: QA's
-            ``questions``, forecasting's ``test`` and ``future``, QA's ``answers``) a verb reads.
+            ``questions`` and ``answers``, forecasting's ``test`` and ``future``, risk's ``timed``)
+            a verb reads.
         options: ``{verb: {option: strategy of wrong values}}``.
-        model_files: files a model folder of this head cannot load without.
         data_options: ``simulate`` options of the data the suite's model is trained on.
     """
 
@@ -62,7 +62,6 @@ class Head:
     argv: dict[str, Callable[[Paths], list[str]]]
     tables: dict[str, TableSpec]
     options: dict[str, dict[str, st.SearchStrategy[str]]]
-    model_files: tuple[str, ...]
     table_base: dict[str, str] = field(default_factory=dict)
     data_options: tuple[str, ...] = ()
 
@@ -116,7 +115,6 @@ RECOMMEND = Head(
                     "--history": st.sampled_from(["", "   ", "no-such-item another-unknown"])},
         "simulate": {"--users": values.positive_int, "--items": values.positive_int, "--seed": values.seed},
     },
-    model_files=("config.json", "model.safetensors", "item_map.json"),
     data_options=("--users", "40", "--items", "48"),
 )
 
@@ -160,7 +158,6 @@ QA = Head(
         "ask": {"--lang": values.choice("en", "zh"), "--device": values.device()},
         "chat": {"--lang": values.choice("en", "zh"), "--device": values.device()},
     },
-    model_files=("qa.json", "config.json", "model.safetensors", "tokenizer.json"),
 )
 
 FORECAST = Head(
@@ -209,7 +206,6 @@ FORECAST = Head(
         "simulate": {"--products": values.positive_int, "--weeks": values.positive_int,
                      "--holdout": values.non_negative_int, "--seed": values.seed},
     },
-    model_files=(),  # filled in by the model folder tests from what the folder holds
     data_options=("--products", "8", "--weeks", "60", "--holdout", "4"),
 )
 
@@ -259,7 +255,6 @@ RISK = Head(
         "simulate": {"--customers": values.positive_int, "--days": values.positive_int,
                      "--seed": values.seed},
     },
-    model_files=("config.json", "model.safetensors"),
     data_options=("--customers", "40", "--days", "20"),
 )
 
