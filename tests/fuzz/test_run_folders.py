@@ -5,6 +5,7 @@ write, and what was there stays byte-identical (the old model still loads and sc
 from __future__ import annotations
 
 import os
+import stat
 import time
 
 import pytest
@@ -67,3 +68,20 @@ def test_a_training_into_a_folder_another_process_writes_is_refused_at_once(head
                    names=["another training"], watched=[out, made.data])
     assert time.monotonic() - started < 30  # refused, not trained (tiny as the training is)
     assert held.release() == 0
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+@pytest.mark.parametrize("head", HEAD_PARAMS)
+def test_every_file_a_training_writes_has_the_mode_open_gives(head, built, tmp_path):
+    """Weights, configurations, maps, logs and checkpoints of a head's run: all ``0o666`` less
+    the umask, like a file written with ``open()``; folders like ``mkdir()``'s."""
+    made = built(head.command)
+    with open(tmp_path / "plain.txt", "w") as handle:
+        handle.write("x")
+    (tmp_path / "plain").mkdir()
+    expected = {"file": stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode),
+                "folder": stat.S_IMODE((tmp_path / "plain").stat().st_mode)}
+    modes = {path.relative_to(made.model).as_posix(): oct(stat.S_IMODE(path.stat().st_mode))
+             for path in made.model.rglob("*")}
+    assert modes == {path.relative_to(made.model).as_posix():
+                     oct(expected["folder" if path.is_dir() else "file"]) for path in made.model.rglob("*")}
