@@ -35,10 +35,9 @@ def cases(built, tmp_path_factory):
     folder = tmp_path_factory.mktemp("console")
     latin = folder / "questions-latin1.csv"
     latin.write_bytes("text,category\ncafé au lait,drinks\nthé,drinks\n".encode("latin-1"))
-    recommend, risk = built("recommend"), built("risk")
-    return [
+    risk = built("risk")
+    return [  # a bad file, a bad option, a bad model folder, a run folder that is taken
         ["qa", "train", "--data", str(latin), "--out", str(folder / "qa-run")],
-        ["recommend", "evaluate", "--model", str(folder / "no-such-model"), "--data", str(recommend.data)],
         ["risk", "train", "--data", str(risk.data), "--out", str(folder / "risk-run"), "--epochs", "0"],
         ["forecast", "predict", "--model", str(folder), "--data", str(folder)],
         ["risk", "train", "--data", str(risk.data), "--out", str(risk.model)],

@@ -18,6 +18,7 @@ ERROR = "minitransformer: error: "
 def stand_in(monkeypatch):
     """``stand_in(command)``: the cases below run ``command(argv)`` instead of the real main."""
     counts = (TALLY.cases, TALLY.tracebacks)
+    monkeypatch.delenv("MINITRANSFORMER_FUZZ_LOG", raising=False)  # not the suite's failures
 
     def use(command):
         monkeypatch.setattr(harness, "main", command)
