@@ -94,7 +94,8 @@ def read_csv(path: str | Path, *, ragged: bool = False, required: Sequence[str] 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: data file not found" if not path.exists()
-                                else f"{path}: expected a CSV file, got a folder")
+                                else f"{path}: expected a CSV file, got a folder" if path.is_dir()
+                                else f"{path}: expected a CSV file, got a device or pipe")
     text = decode_utf8(path.read_bytes(), path)
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
 import pytest
 from hypothesis import assume, given, settings
@@ -153,11 +154,14 @@ def test_missing_columns_are_all_named_with_the_hint(tmp_path):
                              "user, item (see --format)")
 
 
-def test_a_missing_file_and_a_folder(tmp_path):
+def test_a_missing_file_a_folder_and_a_device(tmp_path):
     with pytest.raises(FileNotFoundError, match="data file not found"):
         read_csv(tmp_path / "nope.csv")
     with pytest.raises(FileNotFoundError, match="expected a CSV file, got a folder"):
         read_csv(tmp_path)
+    if os.path.exists(os.devnull) and os.name != "nt":
+        with pytest.raises(FileNotFoundError, match="expected a CSV file, got a device or pipe"):
+            read_csv(os.devnull)
 
 
 def test_compare_columns_lists_missing_and_extra():
