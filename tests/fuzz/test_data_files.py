@@ -6,6 +6,8 @@ accepted."""
 from __future__ import annotations
 
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -51,11 +53,13 @@ def test_a_malformed_file_is_refused(head, verb, defect, built, capsys, tmp_path
 
 
 @pytest.mark.parametrize("head, verb", VERBS)
-@pytest.mark.parametrize("where", ["missing", "folder", "under-a-file"])
+@pytest.mark.parametrize("where", ["missing", "folder", "under-a-file", "a-device"])
 def test_data_that_is_not_a_file_is_refused(head, verb, where, built, capsys, tmp_path):
     made = built(head.command)
+    if where == "a-device" and (os.name == "nt" or not os.path.exists(os.devnull)):
+        pytest.skip("no /dev/null here")
     path = {"missing": tmp_path / "no-such-file.csv", "folder": tmp_path / "a-folder",
-            "under-a-file": made.data / "data.csv"}[where]
+            "under-a-file": made.data / "data.csv", "a-device": Path(os.devnull)}[where]
     if where == "folder":
         path.mkdir()
     out = tmp_path / "out"
