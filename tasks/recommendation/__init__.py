@@ -18,8 +18,11 @@ The head, file by file (each one concept):
   ``user_id,item_id,timestamp``, the pre-split MovieLens-1M folder), the item-id map, and the
   leave-one-out split.
 * ``model.py``     -- :class:`SequentialRecommender`: item embeddings + learned positions + the
-  core :class:`~minitransformer.Encoder` + tied output; ``kind="sasrec"`` (causal) or
-  ``kind="bert4rec"`` (bidirectional, masked items); ``load``.
+  core :class:`~minitransformer.Encoder` + tied output (+ the transition prior);
+  ``kind="sasrec"`` (causal) or ``kind="bert4rec"`` (bidirectional, masked items); ``load``.
+* ``transitions.py`` -- the transition prior's item-to-item counts (items 1..K after and
+  before each item), stored sparsely and added to the scores.
+* ``mixing.py``    -- fitting the mix of the Transformer and the counts on the validation items.
 * ``losses.py``    -- full-softmax cross-entropy (default), sampled BCE, gBCE.
 * ``train.py``     -- training examples, length-bucketed batches, masking, the ``Trainer`` run;
   ``train``.

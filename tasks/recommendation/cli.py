@@ -115,6 +115,9 @@ def _train_options(train: argparse.ArgumentParser) -> None:
                        help="full-softmax cross-entropy (default), sampled BCE, or gBCE")
     train.add_argument("--negatives", type=positive_int, default=256, metavar="N",
                        help="negatives per position for gbce (default 256)")
+    train.add_argument("--prior-items", type=non_negative_int, metavar="N",
+                       help="the item-to-item counts of the last N items mixed into the scores "
+                            "(default 3; 0: the Transformer alone)")
     train.add_argument("--d-model", type=positive_int, default=64, metavar="D",
                        help="model width (default 64)")
     train.add_argument("--layers", type=positive_int, default=2, metavar="N",
@@ -171,19 +174,22 @@ def run(args: argparse.Namespace) -> int | None:
 
 
 # ---------------------------------------------------------------------------- options -> settings
-def _recipe(args: argparse.Namespace, fmt: str):
+def _recipe(args: argparse.Namespace, split):
     """The model config and training settings of ``recommend train``'s options; an option left
-    out takes the default for the data's format ``fmt`` and the model."""
+    out takes the default for the data's format and size (``split``) and the model."""
     from dataclasses import replace
 
-    from tasks.recommendation.config import default_config, default_settings, encoder_config
+    from tasks.recommendation.config import default_config, default_settings, encoder_config, epoch_cost
 
-    config, settings = default_config(fmt, args.model), default_settings(fmt, args.model)
+    config = default_config(split.format, args.model)
+    max_len = config.max_len if args.max_len is None else args.max_len
+    settings = default_settings(split.format, args.model, epoch_cost(split.train, split.num_items, max_len))
     encoder = encoder_config(d_model=args.d_model, nhead=args.heads, num_layers=args.layers,
                              dropout=config.encoder.dropout if args.dropout is None else args.dropout,
                              attention_backend=args.attention_backend)
     config = replace(config, max_len=config.max_len if args.max_len is None else args.max_len,
-                     encoder=encoder)
+                     encoder=encoder, prior_items=(config.prior_items if args.prior_items is None
+                                                   else args.prior_items))
     settings = replace(settings, loss=args.loss, negatives=args.negatives,
                        batch_size=settings.batch_size if args.batch_size is None else args.batch_size,
                        max_tokens=args.max_tokens,
@@ -212,6 +218,12 @@ def _print_fit(metrics: dict) -> None:
     print(f"\ntrained {fit['epochs_run']} epochs in {fit['elapsed_s']:.0f} s "
           f"({examples / max(fit['elapsed_s'], 1e-9):.0f} sequences/s incl. validation), "
           f"best epoch {fit['best_epoch']}{best}, stop: {fit['stop_reason']}")
+    mix = metrics.get("mix")
+    if mix is not None:
+        parts = mix["valid_NDCG@10"]
+        print(f"mix fitted on {mix['users']} validation users: λ {mix['lambda']:.3f} x Transformer + "
+              f"counts; valid NDCG@10: Transformer {parts['transformer']:.4f}, counts "
+              f"{parts['prior']:.4f}, mixed {parts['mixed']:.4f} ({mix['seconds']:.0f} s)")
     if final is not None:
         print(f"final fit: {final['epochs_run']} more epochs ({final['steps']} updates, stop: "
               f"{final['stop_reason']}) with the validation items put back in {final['elapsed_s']:.0f} s "
@@ -229,7 +241,7 @@ def _train(args) -> int:
     if args.d_model % args.heads:
         raise UsageError(f"--heads {args.heads}: must divide --d-model {args.d_model}")
     split = load_split(args.data, args.format)
-    config, settings = _recipe(args, split.format)
+    config, settings = _recipe(args, split)
     print(f"data: {args.data} ({split.format}): {len(split.train)} training sequences, "
           f"{split.num_items} items, {len(split.valid)} valid / {len(split.test)} test users")
     run = train(split, args.out, config, model=args.model, settings=settings, seed=args.seed,
@@ -238,7 +250,7 @@ def _train(args) -> int:
     results = evaluate(run.model, split) if len(split.test) else {}
     print_table(results, f"test split ({len(split.test)} users), trained model vs baselines")
     write_json(args.json, {"fit": run.metrics["fit"], "final_fit": run.metrics["final_fit"],
-                           "test": results, "model_dir": str(args.out)})
+                           "mix": run.metrics["mix"], "test": results, "model_dir": str(args.out)})
     return 0
 
 
@@ -255,8 +267,11 @@ def _evaluate(args) -> int:
                        sampling=args.sampling, baselines=not args.no_baselines, format=args.format,
                        seed=args.seed, batch_size=args.batch_size or 256)
     print_table(results, f"{args.split} split of {args.data}")
-    (name, report), *baselines = results.items()
-    write_json(args.json, {**report, "split": args.split, "model": name, "baselines": dict(baselines)})
+    (name, report), *others = results.items()
+    parts = {key: value for key, value in others if key.startswith(f"{name}: ")}  # the prior's parts alone
+    baselines = {key: value for key, value in others if key not in parts}
+    write_json(args.json, {**report, "split": args.split, "model": name, "baselines": baselines,
+                           **({"parts": parts} if parts else {})})
     return 0
 
 

@@ -14,8 +14,12 @@
 The defaults were chosen on Amazon Beauty to fit 20 minutes on 2 CPU cores: SASRec, full-softmax
 cross-entropy at every position, d_model 64, 2 layers, 1 head, dropout 0.3, max-len 50, batch
 128, AdamW lr 3e-3 with 100 warm-up steps and a cosine to 0.1 x lr over 30 epochs, early
-stopping on validation NDCG@10 (3,000 seeded validation users) with patience 8, then a 5-epoch
-final fit with the validation items put back (:mod:`tasks.recommendation.train`). The ml1m
+stopping on validation NDCG@10 (3,000 seeded validation users) with patience 8, then the
+transition prior's mix fitted on the validation items (the counts of the last 3 items, 1 or 2
+steps after and before: :mod:`tasks.recommendation.mixing`), then a 5-epoch final fit with the
+validation items put back (:mod:`tasks.recommendation.train`). Data whose epochs cost more
+(training positions x items, :func:`epoch_cost`) gets proportionally fewer epochs and
+final-fit epochs (:func:`default_settings`). The ml1m
 folder gets max-len 200, 60 epochs, patience 20, dropout 0.2 and no final fit (only 6,040
 histories; 512 noisy validation users, the only ones with a validation item). BERT4Rec: the
 same, but dropout 0.1, patience 16, 80 epochs (an epoch costs about 40% of a SASRec epoch, but
@@ -39,7 +43,7 @@ from minitransformer.files.tables import decode_utf8
 from minitransformer.nn.config import ConfigBase, EncoderConfig
 
 __all__ = ["MODEL_KINDS", "LOSSES", "RecommenderConfig", "TrainSettings", "encoder_config",
-           "training_defaults", "default_config", "default_settings", "read_config"]
+           "training_defaults", "default_config", "default_settings", "epoch_cost", "read_config"]
 
 MODEL_KINDS = ("sasrec", "bert4rec")
 LOSSES = ("ce", "bce", "gbce")
@@ -62,6 +66,15 @@ ML1M_DEFAULTS = {"max_len": 200, "patience": 20, "final_epochs": 0}
 #: NDCG@10 0.1886 -> 0.2027, test 0.1377 -> 0.1523 (benchmarks/LOG.md). BERT4Rec keeps its own
 #: (larger) epochs and (smaller) dropout.
 ML1M_SASREC_DEFAULTS = {"epochs": 60, "dropout": 0.2}
+
+
+#: Amazon Beauty's epoch_cost (128,031 training positions x 12,101 items), on which the default
+#: epochs were chosen: data that costs more per epoch gets proportionally fewer epochs, so that
+#: the defaults stay under 20 minutes of training on 2 CPU cores (default_settings)
+REFERENCE_EPOCH_COST = 128_031 * 12_101
+#: the transition prior: the last 3 items of a history each read the counts of the items that
+#: came 1 or 2 after them and 1 or 2 before them (12 fitted weights; Beauty: see benchmarks/LOG.md)
+DEFAULT_PRIOR_ITEMS, DEFAULT_PRIOR_LAGS = 3, 2
 
 
 def encoder_config(d_model: int = 64, nhead: int = 1, num_layers: int = 2,
@@ -88,6 +101,10 @@ class RecommenderConfig(ConfigBase):
     ``num_items`` is N (ids 1..N); the vocabulary has N + 2 rows (0 = padding, N + 1 = [MASK]).
     ``max_len`` is the number of most recent items the model reads. ``encoder`` sizes the core
     :class:`~minitransformer.Encoder` (its ``dropout`` also drops the input embeddings).
+    The transition prior (:mod:`tasks.recommendation.transitions`): ``prior_items`` D, how many
+    of the last items it reads (0 = no prior); ``prior_lags`` K, the tables of items that came
+    1..K after and 1..K before; ``prior_pairs``, how many pairs the tables hold (set by training:
+    the size of the two count tensors in the weights file).
     """
 
     model_type: ClassVar[str] = "sequential_recommender"
@@ -95,9 +112,17 @@ class RecommenderConfig(ConfigBase):
     kind: str = "sasrec"
     max_len: int = 50
     encoder: EncoderConfig = field(default_factory=encoder_config)
+    prior_items: int = 0
+    prior_lags: int = 2
+    prior_pairs: int = 0
 
     def __post_init__(self):
         self._check_positive("num_items", "max_len")
+        self._check_positive("prior_lags")
+        for name in ("prior_items", "prior_pairs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
         self._check_choice("kind", MODEL_KINDS)
         if not isinstance(self.encoder, EncoderConfig):
             raise ValueError(f"encoder: expected an EncoderConfig, got {type(self.encoder).__name__}")
@@ -203,16 +228,45 @@ def default_config(fmt: str, model: str, num_items: int = 1) -> RecommenderConfi
     and a model kind; the rest of the sizes are :func:`encoder_config`'s defaults."""
     defaults = training_defaults(fmt, model)
     return RecommenderConfig(num_items=num_items, kind=model, max_len=int(defaults["max_len"]),
-                             encoder=encoder_config(dropout=defaults["dropout"]))
+                             encoder=encoder_config(dropout=defaults["dropout"]),
+                             prior_items=DEFAULT_PRIOR_ITEMS, prior_lags=DEFAULT_PRIOR_LAGS)
 
 
-def default_settings(fmt: str, model: str) -> TrainSettings:
+def epoch_cost(sequences: list[list[int]], num_items: int, max_len: int) -> int:
+    """About what one training epoch costs: training positions x items (the full softmax's size).
+
+    Examples:
+        >>> epoch_cost([[1, 2, 3], [4]], num_items=10, max_len=50)  # 2 positions, 10 items
+        20
+    """
+    positions = sum(min(len(seq), max_len + 1) - 1 for seq in sequences if len(seq) >= 2)
+    return positions * num_items
+
+
+def default_settings(fmt: str, model: str, cost: int | None = None) -> TrainSettings:
     """The training recipe of :func:`training_defaults` (``epochs``, ``patience`` and
-    ``final_epochs``) for a format and a model kind."""
+    ``final_epochs``) for a format and a model kind.
+
+    ``cost``, the data's :func:`epoch_cost`: when it is above :data:`REFERENCE_EPOCH_COST`
+    (Amazon Beauty's, on which the epochs were chosen) the epochs and final-fit epochs shrink in
+    proportion (at least one each), so that the defaults keep to Beauty's time budget (not for
+    the ml1m folder, whose schedule is its own).
+
+    Examples:
+        >>> default_settings("sequence", "sasrec").epochs
+        30
+        >>> s = default_settings("sequence", "sasrec", cost=3 * REFERENCE_EPOCH_COST)
+        >>> s.epochs, s.final_epochs
+        (10, 2)
+    """
     defaults = training_defaults(fmt, model)
-    return dataclasses.replace(TrainSettings(), epochs=int(defaults["epochs"]),
-                               patience=int(defaults["patience"]),
-                               final_epochs=int(defaults["final_epochs"]))
+    epochs, final_epochs = int(defaults["epochs"]), int(defaults["final_epochs"])
+    if cost and fmt != "ml1m" and cost > REFERENCE_EPOCH_COST:
+        scale = REFERENCE_EPOCH_COST / cost
+        epochs = max(1, round(epochs * scale))
+        final_epochs = max(1, round(final_epochs * scale)) if final_epochs else 0
+    return dataclasses.replace(TrainSettings(), epochs=epochs, patience=int(defaults["patience"]),
+                               final_epochs=final_epochs)
 
 
 def read_config(path: str | Path) -> RecommenderConfig:

@@ -53,14 +53,17 @@ def history_mask(histories: list[list[int]], vocab_size: int) -> torch.Tensor:
     return mask
 
 
-def model_scorer(model: torch.nn.Module) -> Scorer:
-    """A scorer that runs ``model.next_item_scores`` in eval mode without gradients."""
+def model_scorer(model: torch.nn.Module, part: str = "all") -> Scorer:
+    """A scorer that runs ``model.next_item_scores`` in eval mode without gradients; ``part``
+    (``"transformer"`` or ``"prior"``): one part of a model with the transition prior alone."""
     def score(histories: list[list[int]]) -> torch.Tensor:
         was_training = model.training
         model.eval()
         try:
             with torch.no_grad():
-                return model.next_item_scores(histories).float().cpu()
+                scores = model.next_item_scores(histories) if part == "all" else \
+                    model.next_item_scores(histories, part=part)
+                return scores.float().cpu()
         finally:
             model.train(was_training)
     return score
@@ -122,7 +125,9 @@ def _sampled_ranks(scores, target, histories, vocab, negatives, sampling, popula
 def evaluate_with_baselines(model, split: Split, evalset: EvalSet, protocol: str = "full",
                             negatives: int = 100, sampling: str = "uniform",
                             baselines: bool = True, seed: int = 0, batch_size: int = 256) -> dict[str, dict]:
-    """``{name: report}`` for the model (named by its kind) and, with ``baselines``, the
+    """``{name: report}`` for the model (named by its kind), for a model with the transition
+    prior each of its parts alone (``"sasrec: Transformer alone"``: the trained Transformer's
+    ``H E^T``; ``"sasrec: counts alone"``: the fitted counts), and, with ``baselines``, the
     most-popular and item-to-item scorers, all on ``evalset`` (``split.test`` or ``split.valid``).
 
     The baselines count what is known before the scored item: on the test split that includes
@@ -130,6 +135,9 @@ def evaluate_with_baselines(model, split: Split, evalset: EvalSet, protocol: str
     known = split.refit_sequences() if evalset is split.test else split.train
     popularity = item_counts(known, split.num_items)
     scorers = [(model.config.kind, model_scorer(model))]
+    if getattr(model.config, "prior_items", 0):  # what each part of the mix scores alone
+        scorers += [(f"{model.config.kind}: {name}", model_scorer(model, part))
+                    for name, part in (("Transformer alone", "transformer"), ("counts alone", "prior"))]
     if baselines:
         scorers += [("most-popular", most_popular_scorer(known, split.num_items)),
                     ("item-to-item", transition_scorer(known, split.num_items))]
@@ -156,8 +164,9 @@ def evaluate(model, data, *, protocol: str = "full", split: str = "test", negati
     A CSV must hold the columns the model was trained from (a file with other columns is refused,
     naming what is missing and what is extra); every argument is checked before any work.
 
-    Returns ``{name: report}`` -- the model first (named by its kind), then ``"most-popular"``
-    and ``"item-to-item"`` (without ``baselines``: the model only); a report holds
+    Returns ``{name: report}`` -- the model first (named by its kind), with the transition prior
+    its two parts alone (``"sasrec: Transformer alone"``, ``"sasrec: counts alone"``), then
+    ``"most-popular"`` and ``"item-to-item"`` (without ``baselines``: no baselines); a report holds
     ``"protocol"``, ``"users"``, ``HR@K`` and ``NDCG@K`` (K = 5, 10, 20) and ``"MRR"``.
 
     Examples:

@@ -92,7 +92,7 @@ def attention_views(model_dir: str | Path, text: str):
     items = model.prepare_history([history])  # (1, T), [MASK] last for BERT4Rec
     with torch.no_grad(), record_attention(model) as maps:
         hidden = model(items)  # (1, T, D)
-    scores = model.item_scores(hidden[0, -1])  # (N + 2,)
+    scores = model.item_scores(hidden[:, -1], model.previous_items(items)[:, -1])[0]  # (N + 2,)
     scores[0] = scores[model.config.mask_id] = float("-inf")
     scores[torch.tensor(history)] = float("-inf")
     top = [item_map.token(int(i)) for i in torch.topk(scores, min(3, len(item_map))).indices

@@ -73,10 +73,12 @@ from tasks.recommendation.config import (
     TrainSettings,
     default_config,
     default_settings,
+    epoch_cost,
 )
 from tasks.recommendation.data import ITEM_MAP_NAME, EvalSet, ItemMap, Split, load_split
 from tasks.recommendation.evaluate import evaluate_ranking, model_scorer
 from tasks.recommendation.losses import sequence_loss
+from tasks.recommendation.mixing import fit_mix
 from tasks.recommendation.model import SequentialRecommender, left_pad, parameter_count
 
 __all__ = ["train", "train_recommender", "Fitted", "sasrec_collate", "MaskedItemCollate", "bucketed_batches",
@@ -196,12 +198,15 @@ def _trainer_config(settings: TrainSettings, seed: int = 0, device: str = "auto"
 
 class Fitted(NamedTuple):
     """What :func:`train_recommender` returns: the final model, the main fit's result, the
-    final fit's (``None`` when there was none), and the training examples of one epoch."""
+    final fit's (``None`` when there was none), the training examples of one epoch, and the
+    fitted mix of the transition prior (:func:`~tasks.recommendation.mixing.fit_mix`'s report;
+    ``None`` without the prior)."""
 
     model: SequentialRecommender
     fit: FitResult
     final_fit: FitResult | None
     examples: int
+    mix: dict | None = None
 
 
 def _main_fit(model, split: Split, settings: TrainSettings, train_config: TrainConfig, loss_fn,
@@ -264,10 +269,16 @@ def train_recommender(split: Split, config: RecommenderConfig, settings: TrainSe
         return sequence_loss(model, batch, settings.loss, settings.negatives)
 
     trainer, main = _main_fit(model, split, settings, train_config, loss_fn, out_dir, resume)
-    model, final = trainer.model, None
+    model, final, mix = trainer.model, None, None
+    if config.prior_items and len(split.valid):
+        model.set_transitions(split.train)  # the counts the validation items are not in
+        mix = fit_mix(model, split.valid, split.num_items, seed=seed)
+    model.set_transitions(split.refit_sequences())  # from now on, every item before the test items
     if settings.final_epochs > 0 and len(split.valid):
         model, final = _final_fit(model, split, settings, train_config, loss_fn, main, out_dir, resume)
-    return Fitted(model, main, final, sum(len(batch) for batch in trainer.train_data))
+    elif config.prior_items and out_dir is not None:
+        save_model(model, out_dir)  # the fitted mix and the counts
+    return Fitted(model, main, final, sum(len(batch) for batch in trainer.train_data), mix)
 
 
 def train(data, out_dir, config: RecommenderConfig | None = None, *, model: str = "sasrec",
@@ -335,7 +346,9 @@ def train(data, out_dir, config: RecommenderConfig | None = None, *, model: str 
     split = data if isinstance(data, Split) else load_split(data, format)
     config = default_config(split.format, model) if config is None else config
     config = replace(config, num_items=split.num_items, kind=model)
-    settings = default_settings(split.format, model) if settings is None else settings
+    if settings is None:
+        cost = epoch_cost(split.train, split.num_items, config.max_len)
+        settings = default_settings(split.format, model, cost)
     check_fits_in_memory(parameter_count(config), "the model's size (d_model, num_layers, max_len, items)")
     _training_batches(split.train, config, settings, seed)  # refuses data with nothing to train on
     out_dir = Path(out_dir)
@@ -376,4 +389,4 @@ def _run_metrics(fitted: Fitted) -> dict:
              if key.startswith("valid_")}
     return {"valid": valid, "fit": fitted.fit.to_dict(),
             "final_fit": None if fitted.final_fit is None else fitted.final_fit.to_dict(),
-            "examples": fitted.examples}
+            "examples": fitted.examples, "mix": fitted.mix}

@@ -27,8 +27,10 @@ def test_cli_train_evaluate_predict(trained_cli_model, capsys):
     data, out, folder = trained_cli_model
     assert (out / "item_map.json").is_file() and (out / "model.safetensors").is_file()
     trained = json.loads((folder / "train.json").read_text())
-    assert list(trained["test"]) == ["sasrec", "most-popular", "item-to-item"]
+    assert list(trained["test"]) == ["sasrec", "sasrec: Transformer alone", "sasrec: counts alone",
+                                     "most-popular", "item-to-item"]  # the transition prior is the default
     assert trained["fit"]["epochs_run"] == 2 and trained["final_fit"]["epochs_run"] == 5
+    assert set(trained["mix"]["valid_NDCG@10"]) == {"transformer", "prior", "mixed"}
     result = folder / "eval.json"
     assert main(["recommend", "evaluate", "--model", str(out), "--data", str(data), "--protocol", "sampled",
                  "--negatives", "20", "--split", "valid", "--json", str(result)]) == 0
@@ -37,6 +39,7 @@ def test_cli_train_evaluate_predict(trained_cli_model, capsys):
         assert key in report
     assert report["split"] == "valid" and report["protocol"].startswith("sampled")
     assert report["model"] == "sasrec" and list(report["baselines"]) == ["most-popular", "item-to-item"]
+    assert list(report["parts"]) == ["sasrec: Transformer alone", "sasrec: counts alone"]
     assert "not held-out" in capsys.readouterr().err  # the final fit trained on the validation items
     assert main(["recommend", "predict", "--model", str(out), "--history", "i3 i4 unknown-item i5",
                  "--k", "5"]) == 0
@@ -52,6 +55,24 @@ def test_the_test_table_is_the_evaluate_verbs(trained_cli_model):
     data, out, folder = trained_cli_model
     trained = json.loads((folder / "train.json").read_text())["test"]
     assert evaluate(load(out), data) == trained
+
+
+def test_prior_items_0_trains_the_transformer_alone(trained_cli_model, tmp_path, capsys):
+    """The default mixes in the counts and says so; ``--prior-items 0`` is the Transformer alone,
+    with the tables of before (the model and the two baselines) and no counts file."""
+    data, out, _ = trained_cli_model
+    assert json.loads((out / "config.json").read_text())["prior_items"] == 3
+    assert (out / "transitions.safetensors").is_file()
+    alone = tmp_path / "alone"
+    capsys.readouterr()
+    assert main(["recommend", "train", "--data", str(data), "--out", str(alone), "--epochs", "1",
+                 "--device", "cpu", "--d-model", "16", "--layers", "1", "--max-len", "12",
+                 "--prior-items", "0", "--json", str(tmp_path / "alone.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "mix fitted" not in printed and "| sasrec: counts alone |" not in printed
+    assert list(json.loads((tmp_path / "alone.json").read_text())["test"]) == ["sasrec", "most-popular",
+                                                                               "item-to-item"]
+    assert not (alone / "transitions.safetensors").exists()
 
 
 def test_cli_bad_inputs_exit_2(trained_cli_model, tmp_path, capsys):
