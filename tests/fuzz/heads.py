@@ -104,6 +104,7 @@ RECOMMEND = Head(
             "--max-tokens": values.positive_int, "--mask-prob": values.probability_open,
             "--last-item-prob": values.unit_interval, "--patience": values.non_negative_int,
             "--final-epochs": values.non_negative_int, "--eval-users": values.non_negative_int,
+            "--prior-items": values.non_negative_int,
             "--model": values.choice("sasrec", "bert4rec"), "--format": values.choice("auto", "csv"),
             "--loss": values.choice("ce", "bce", "gbce"),
             "--attention-backend": values.choice("manual", "sdpa")}),

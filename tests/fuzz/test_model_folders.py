@@ -22,7 +22,7 @@ from tests.fuzz.harness import expect_refusal
 from tests.fuzz.heads import HEADS
 
 #: the files each head's model folder cannot load without (forecasting: its first member's too)
-NEEDED = {"recommend": ("config.json", "model.safetensors", "item_map.json"),
+NEEDED = {"recommend": ("config.json", "model.safetensors", "item_map.json", "transitions.safetensors"),
           "qa": ("qa.json", "config.json", "model.safetensors", "tokenizer.json"),
           "forecast": ("forecast.json", "member_0/config.json", "member_0/model.safetensors"),
           "risk": ("risk.json", "config.json", "model.safetensors")}
