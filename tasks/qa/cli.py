@@ -212,8 +212,11 @@ def _trained(task: str, run) -> str:
                 f"{metrics['transformer_valid_accuracy']:.4f} ({which}, best epoch {metrics['best_epoch']})"
                 f"{mixed}, hand-off threshold {metrics['threshold']:.3f}; saved to {run.model_dir}")
     if task == "match":
+        lexical, alone = metrics.get("baseline_valid_roc_auc"), metrics.get("transformer_valid_roc_auc")
+        beside = "" if alone is None else f" blended with char TF-IDF + LR, the Transformer alone {alone:.4f}"
+        beside += "" if lexical is None else f"; char TF-IDF + LR alone {lexical:.4f}"
         return (f"trained the matcher on {metrics['pairs']} pairs: best validation ROC-AUC "
-                f"{metrics['valid_roc_auc']:.4f}; saved to {run.model_dir}")
+                f"{metrics['valid_roc_auc']:.4f}{beside}; saved to {run.model_dir}")
     return f"trained the reply generator on {metrics['questions']} questions; saved to {run.model_dir}"
 
 

@@ -6,7 +6,8 @@ so they round-trip through JSON and refuse unknown keys). The encoder's shape is
 
     SentenceConfig   vocab_size, encoder: EncoderConfig, max_len, pooling, ngram_buckets
     IntentConfig     SentenceConfig + num_labels, wide_ngrams          (the intent classifier)
-    MatchConfig      SentenceConfig, its own model_type                (the pair matcher)
+    MatchConfig      SentenceConfig, its own model_type                (the Siamese pair matcher)
+    CrossMatchConfig SentenceConfig + pair_buckets                     (the cross-encoder matcher)
 
 Every QA encoder is pre-norm with GELU (:func:`qa_encoder`); only its size changes.
 
@@ -39,11 +40,15 @@ from typing import ClassVar
 from minitransformer.nn.config import ConfigBase, EncoderConfig
 
 __all__ = ["POOLINGS", "TASKS", "qa_encoder", "SentenceConfig", "IntentConfig", "MatchConfig",
-           "IntentSettings", "RouterSettings", "MatchSettings", "ReplySettings", "faq_settings",
-           "few_label_settings", "tiny_settings", "default_settings", "pretrained_settings", "check_settings"]
+           "CrossMatchConfig", "IntentSettings", "RouterSettings", "MatchSettings", "ReplySettings",
+           "faq_settings", "few_label_settings", "tiny_settings", "default_settings",
+           "pretrained_settings", "check_settings"]
 
 POOLINGS = ("mean", "cls")
 TOKENIZERS = ("bpe", "char")
+#: the question matcher's shapes: one sequence per pair, one encoder pass per question, or the
+#: first for labelled pairs and the second for an FAQ table
+ARCHITECTURES = ("auto", "cross", "siamese")
 #: the smallest byte-level BPE vocabulary: 256 bytes + 7 special tokens (the core's
 #: ``minitransformer.tokenizers.bpe.MIN_VOCAB_SIZE``; written out so that this module needs no torch)
 BPE_MIN_VOCAB = 263
@@ -114,6 +119,30 @@ class MatchConfig(SentenceConfig):
     """The pair matcher: the sentence encoder's settings (the head's size follows ``d_model``)."""
 
     model_type: ClassVar[str] = "qa_match"
+
+
+@dataclass
+class CrossMatchConfig(SentenceConfig):
+    """The cross-encoder matcher (``[CLS] a [SEP] b [SEP]`` in one sequence): the encoder's
+    settings plus ``pair_buckets``, the hashed shared/different n-grams of the pair read beside the
+    Transformer (0: the Transformer alone). ``max_len`` counts the whole pair with its three
+    special tokens."""
+
+    model_type: ClassVar[str] = "qa_cross_match"
+    pair_buckets: int = 0
+    lexical_input: bool = False
+    shared_tokens: bool = True
+
+    def __post_init__(self):
+        super().__post_init__()
+        buckets = self.pair_buckets
+        if not isinstance(buckets, int) or isinstance(buckets, bool) or buckets < 0:
+            raise ValueError(f"pair_buckets: expected a non-negative integer, got {self.pair_buckets!r}")
+        for name in ("lexical_input", "shared_tokens"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
+        if self.max_len < 5:
+            raise ValueError(f"max_len: a pair needs 5 positions or more, got {self.max_len!r}")
 
 
 # ----------------------------------------------------------------------------- checks
@@ -280,11 +309,18 @@ def tiny_settings() -> RouterSettings:
 class MatchSettings:
     """The CLI defaults of ``qa train --task match``."""
 
+    # "cross": both questions in one sequence; "siamese": one encoder pass per question (FAQ retrieval);
+    # "auto": cross for labelled pairs, siamese for an FAQ table
+    architecture: str = "auto"
     tokenizer: str = "char"
     vocab_size: int = 4000
     encoder: EncoderConfig = field(default_factory=qa_encoder)  # D = 128, 4 heads, 2 layers, FF 512
     max_len: int = 64
-    ngram_buckets: int = 16384
+    ngram_buckets: int = 16384  # siamese: each question's hashed n-gram bag
+    pair_buckets: int = 0  # cross: the pair's hashed shared/different n-grams (0: off)
+    lexical_input: bool = False  # cross: add the TF-IDF + LR baseline's logit (cross-fitted in training)
+    shared_tokens: bool = True  # cross: flag each token that also occurs in the other question
+    blend: bool = True  # cross: blend with the TF-IDF + LR baseline, 3 weights fitted on validation
     epochs: int = 3  # ATEC (35k pairs): ~4-5 min an epoch on one CPU thread
     batch_size: int = 64
     lr: float = 1e-3
@@ -298,11 +334,16 @@ class MatchSettings:
 
     def check(self) -> None:
         """Refuse a field out of range (see the module docstring), naming it."""
+        _choice("architecture", self.architecture, ARCHITECTURES)
         _choice("tokenizer", self.tokenizer, TOKENIZERS)
         _check_vocab(self.tokenizer, self.vocab_size)
         _check_encoder("encoder", self.encoder)
         _count("max_len", self.max_len, minimum=2)
         _count("ngram_buckets", self.ngram_buckets, minimum=0)
+        _count("pair_buckets", self.pair_buckets, minimum=0)
+        _flag("lexical_input", self.lexical_input)
+        _flag("shared_tokens", self.shared_tokens)
+        _flag("blend", self.blend)
         _count("epochs", self.epochs)
         _count("batch_size", self.batch_size)
         _number("lr", self.lr, 0.0)
@@ -310,8 +351,13 @@ class MatchSettings:
         _count("pretrain_epochs", self.pretrain_epochs, minimum=0)
         _number("valid_fraction", self.valid_fraction, 0.0, 1.0)
 
-    def model_config(self, vocab_size: int) -> MatchConfig:
-        """The matcher's config for a tokenizer of ``vocab_size`` ids."""
+    def model_config(self, vocab_size: int, faq: bool = False) -> MatchConfig | CrossMatchConfig:
+        """The matcher's config for a tokenizer of ``vocab_size`` ids (``faq``: trained on an FAQ
+        table, which ``architecture="auto"`` gives the Siamese bi-encoder)."""
+        if self.architecture == "cross" or (self.architecture == "auto" and not faq):
+            return CrossMatchConfig(vocab_size=vocab_size, encoder=self.encoder, max_len=self.max_len,
+                                    pair_buckets=self.pair_buckets, lexical_input=self.lexical_input,
+                                    shared_tokens=self.shared_tokens)
         return MatchConfig(vocab_size=vocab_size, encoder=self.encoder, max_len=self.max_len,
                            ngram_buckets=self.ngram_buckets)
 

@@ -292,9 +292,13 @@ def _train_matcher(inputs: _MatchInputs, **common):
     if inputs.dropped and common["verbose"]:
         print(inputs.dropped)
     matcher = train_matcher(inputs.pairs, faq=inputs.faq, **common)
-    return matcher, {"valid_roc_auc": matcher.fit_result.best_metric,
-                     "best_epoch": matcher.fit_result.best_epoch, "threshold": matcher.threshold,
-                     "pairs": len(inputs.pairs)}
+    metrics = {"valid_roc_auc": matcher.fit_result.best_metric, "best_epoch": matcher.fit_result.best_epoch,
+               "threshold": matcher.threshold, "pairs": len(inputs.pairs)}
+    metrics["valid_roc_auc"] = matcher.valid_report["valid_roc_auc"]
+    for key in ("baseline_valid_roc_auc", "transformer_valid_roc_auc"):
+        if key in matcher.valid_report:
+            metrics[key] = matcher.valid_report[key]
+    return matcher, metrics
 
 
 def _train_replies(inputs: tuple[list[str], list[str]], *, init_from, **common):

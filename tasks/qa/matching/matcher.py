@@ -1,5 +1,8 @@
 """Question matching: do two questions ask the same thing? A bi-encoder, and FAQ retrieval with it.
 
+(:class:`QuestionMatcher` also wraps the cross-encoder of :mod:`.cross_encoder`, the default for
+labelled pairs; the bi-encoder below is the FAQ's, where questions must be encoded once.)
+
 Both questions go through the *same* sentence encoder (a "Siamese" bi-encoder), and a small head
 reads the pair (Sentence-BERT's classification objective, Reimers and Gurevych 2019):
 
@@ -27,14 +30,20 @@ import torch
 from torch import nn
 
 from minitransformer import PretrainedMixin
+from minitransformer.errors import CheckpointError
 from minitransformer.metrics.classification import accuracy, roc_auc
+from minitransformer.nn.io import save_json
 
-from ..bundle import check_vocabulary, load_module, model_file, read_info, write_info
+from ..bundle import QA_FILE, check_vocabulary, load_module, model_file, read_info, write_info
 from ..config import MatchConfig
 from ..encoding import Encoded, encode_questions, pad_ids
 from ..model import SentenceEncoder
+from .blend import blend_logits
 
-__all__ = ["PairMatcher", "QuestionMatcher", "pair_batches"]
+__all__ = ["PairMatcher", "QuestionMatcher", "pair_batches", "BASELINE_FILE"]
+
+#: the lexical baseline fitted beside the matcher, scored beside it by ``evaluate``
+BASELINE_FILE = "baseline.json"
 
 
 class PairMatcher(PretrainedMixin, nn.Module):
@@ -79,15 +88,56 @@ class QuestionMatcher:
     def __init__(self, model: PairMatcher, tokenizer, threshold: float = 0.5,
                  faq: list[tuple[str, str]] | None = None):
         self.model, self.tokenizer, self.threshold, self.faq = model, tokenizer, threshold, list(faq or [])
+        self.baseline = None  # the TF-IDF pair baseline fitted on the same training pairs, if kept
+        self.baseline_threshold = 0.5  # its accuracy threshold, chosen on validation like ours
+        self.blend = None  # (a, b, c): p = σ(a·model logit + b·baseline logit + c), see .blend
+
+    @property
+    def cross(self) -> bool:
+        """True when the model reads both questions as one sequence (:mod:`.cross_encoder`)."""
+        from .cross_encoder import CrossPairMatcher
+
+        return isinstance(self.model, CrossPairMatcher)
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
-        """(token ids, n-gram ids) per question."""
+        """(token ids, n-gram ids) per question (a Siamese matcher's inputs)."""
         return encode_questions(self.tokenizer, texts, self.model.config)
+
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]], lexical=None) -> list:
+        """Each pair as the model reads it: ``(a, b)`` inputs of a Siamese matcher, or one
+        :data:`~.cross_encoder.CrossEncoded` of a cross-encoder (with the lexical baseline's
+        logits when the model reads them: ``lexical``, or those of :attr:`baseline`)."""
+        if self.cross:
+            from .cross_encoder import encode_cross
+
+            if lexical is None and self.model.config.lexical_input:
+                if self.baseline is None:
+                    raise ValueError("this matcher reads the lexical baseline's scores, and has none")
+                lexical = self.baseline.logits(pairs)
+            return encode_cross(self.tokenizer, pairs, self.model.config, lexical)
+        a, b = self.encode([p[0] for p in pairs]), self.encode([p[1] for p in pairs])
+        return list(zip(a, b))
+
+    @torch.no_grad()
+    def model_logits(self, pairs: Sequence[tuple[str, str]], batch_size: int = 256) -> torch.Tensor:
+        """``(N,)`` the cross-encoder's own logits, the mean of both orders of each pair."""
+        self.model.eval()
+        rows = [(x, 0) for x in self.encode_pairs(pairs)]
+        out = [self.model.symmetric_logits(rows[s:s + batch_size]).cpu()
+               for s in range(0, len(rows), batch_size)]
+        return torch.cat(out) if out else torch.zeros(0)
 
     @torch.no_grad()
     def scores(self, pairs: Sequence[tuple[str, str]], batch_size: int = 256) -> torch.Tensor:
-        """``(N,)`` probabilities that each pair means the same."""
+        """``(N,)`` probabilities that each pair means the same. A cross-encoder's: the sigmoid
+        of :meth:`model_logits`, or of its blend with the lexical baseline (:mod:`.blend`)."""
         self.model.eval()
+        if self.cross:
+            logits = self.model_logits(pairs, batch_size)
+            if self.blend is not None and len(pairs):
+                mixed = blend_logits(self.blend, logits.numpy(), self.baseline.logits(pairs))
+                logits = torch.from_numpy(mixed).float()
+            return torch.sigmoid(logits)
         device = next(self.model.parameters()).device
         a, b = self.encode([p[0] for p in pairs]), self.encode([p[1] for p in pairs])
         out = []
@@ -101,7 +151,17 @@ class QuestionMatcher:
         scores = self.scores([(a, b) for a, b, _ in pairs], batch_size)
         truth = [y for _, _, y in pairs]
         pred = (scores >= self.threshold).long().tolist()
-        return {"accuracy": accuracy(truth, pred), "roc_auc": roc_auc(truth, scores.numpy())}
+        metrics = {"accuracy": accuracy(truth, pred), "roc_auc": roc_auc(truth, scores.numpy()),
+                   "majority_class_accuracy": max(sum(truth), len(truth) - sum(truth)) / len(truth)}
+        if self.blend is not None:  # what the Transformer scores alone
+            metrics["transformer_roc_auc"] = roc_auc(truth, self.model_logits([(a, b) for a, b, _ in pairs],
+                                                                              batch_size).numpy())
+        if self.baseline is not None:
+            lexical = self.baseline.scores([(a, b) for a, b, _ in pairs])
+            metrics["baselines"] = {self.baseline.name: {
+                "roc_auc": roc_auc(truth, lexical),
+                "accuracy": accuracy(truth, [int(p >= self.baseline_threshold) for p in lexical])}}
+        return metrics
 
     def retrieve(self, question: str, batch_size: int = 256) -> dict:
         """The FAQ entry most likely to mean the same as ``question`` (``answer`` None = human)."""
@@ -118,6 +178,11 @@ class QuestionMatcher:
         directory = Path(directory)
         self.model.save_pretrained(directory)
         self.tokenizer.save(directory)
+        if self.baseline is not None:
+            save_json(directory / BASELINE_FILE, {**self.baseline.to_dict(),
+                                                  "threshold": self.baseline_threshold})
+        if self.blend is not None:
+            extra = {**(extra or {}), "blend": list(self.blend)}
         write_info(directory, {"task": "match", "threshold": self.threshold,
                                "faq": [list(row) for row in self.faq], **(extra or {})})
         return directory
@@ -128,14 +193,59 @@ class QuestionMatcher:
         info = read_info(directory, task="match")
         from ..pretrained.checkpoint import load_qa_tokenizer
         from ..pretrained.matcher import BertMatchConfig, BertPairMatcher
+        from .cross_encoder import CrossPairMatcher
 
-        bert = _model_type(directory) == BertMatchConfig.model_type
-        model = load_module(BertPairMatcher if bert else PairMatcher, directory, device)
+        model_type = _model_type(directory)
+        bert = model_type == BertMatchConfig.model_type
+        kind = {BertMatchConfig.model_type: BertPairMatcher,
+                CrossPairMatcher.config_class.model_type: CrossPairMatcher}.get(model_type, PairMatcher)
+        model = load_module(kind, directory, device)
         tokenizer = load_qa_tokenizer(directory)
         config = model.config
         check_vocabulary(tokenizer, config.text_encoder.vocab_size if bert else config.vocab_size, directory)
-        return cls(model, tokenizer, float(info.get("threshold", 0.5)),
-                   [tuple(row) for row in info.get("faq", [])])
+        matcher = cls(model, tokenizer, float(info.get("threshold", 0.5)),
+                      [tuple(row) for row in info.get("faq", [])])
+        path = model_file(directory, BASELINE_FILE)
+        if path.is_file():
+            matcher.baseline, matcher.baseline_threshold = _read_baseline(path)
+        elif getattr(config, "lexical_input", False) or "blend" in info:
+            raise CheckpointError(f"{path}: missing; this matcher adds the lexical baseline's scores")
+        if "blend" in info:
+            matcher.blend = _read_blend(info["blend"], model_file(directory, QA_FILE))
+        return matcher
+
+
+def _read_blend(value, path: Path) -> tuple[float, float, float]:
+    """qa.json's ``blend``: three finite numbers, else one line naming the file."""
+    import math
+
+    ok = isinstance(value, list) and len(value) == 3 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    if not ok:
+        raise CheckpointError(f"{path}: blend: expected three finite numbers, got {str(value)[:60]}")
+    return tuple(float(v) for v in value)
+
+
+def _read_baseline(path: Path):
+    """``(TfidfPairBaseline, its threshold)`` from a folder's ``baseline.json``; one line naming
+    the file when it is not one."""
+    import json
+    import math
+
+    from ..baselines import TfidfPairBaseline
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as err:
+        raise CheckpointError(f"{path}: not readable JSON ({str(err).splitlines()[0][:80]})") from None
+    try:
+        baseline = TfidfPairBaseline.from_dict(data, path)
+    except ValueError as err:
+        raise CheckpointError(str(err)) from None
+    threshold = data.get("threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+        raise CheckpointError(f"{path}: threshold: expected a finite number, got {str(threshold)[:40]!r}")
+    return baseline, float(threshold)
 
 
 def _model_type(directory) -> str | None:

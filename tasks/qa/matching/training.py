@@ -23,6 +23,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -30,10 +31,13 @@ from minitransformer.files.run_folder import claim_run_folder
 from minitransformer.metrics.classification import accuracy, choose_threshold, roc_auc
 from minitransformer.training import TrainConfig, Trainer, seed_everything
 
-from ..config import MatchSettings
+from ..baselines import TfidfPairBaseline
+from ..config import CrossMatchConfig, MatchSettings
 from ..data import stratified_split
-from ..encoding import build_tokenizer
+from ..encoding import CLS_ID, PAD_ID, build_tokenizer
 from ..pretrain import pretrain_mlm
+from .blend import blend_logits, fit_blend
+from .cross_encoder import SEP_ID, CrossPairMatcher, cross_batches, pair_sequence
 from .matcher import PairMatcher, QuestionMatcher, pair_batches
 
 __all__ = ["train_matcher", "fit_pairs"]
@@ -72,22 +76,49 @@ def _train(pairs, *, out_dir, settings, valid, faq, seed, device, max_minutes, v
         model, tokenizer = _from_checkpoint(init_from, s)
     else:
         tokenizer = build_tokenizer(s.tokenizer, texts, s.vocab_size)
-        model = PairMatcher(s.model_config(tokenizer.vocab_size))
+        config = s.model_config(tokenizer.vocab_size, faq=faq is not None)
+        model = CrossPairMatcher(config) if isinstance(config, CrossMatchConfig) else PairMatcher(config)
     matcher = QuestionMatcher(model, tokenizer, 0.5, faq)
     if s.pretrain_epochs:
-        pretrain_mlm(model.sentence, [ids for ids, _ in matcher.encode(texts)], epochs=s.pretrain_epochs,
-                     batch_size=s.batch_size, seed=seed, device=device, verbose=verbose,
-                     out_dir=None if out_dir is None else Path(out_dir) / "pretrain")
+        pretrain_dir = None if out_dir is None else Path(out_dir) / "pretrain"
+        if matcher.cross:  # whole pairs: a masked character of one question is often in the other
+            rows = [pair_sequence(a, b) for a, b, *_ in matcher.encode_pairs([(a, b) for a, b, _ in pairs])]
+            pretrain_mlm(model, rows, epochs=s.pretrain_epochs, batch_size=s.batch_size, seed=seed,
+                         device=device, verbose=verbose, out_dir=pretrain_dir,
+                         special_ids=(PAD_ID, CLS_ID, SEP_ID), what="question pairs")
+        else:
+            pretrain_mlm(model.sentence, [ids for ids, _ in matcher.encode(texts)], epochs=s.pretrain_epochs,
+                         batch_size=s.batch_size, seed=seed, device=device, verbose=verbose,
+                         out_dir=pretrain_dir)
+    lexical = None
+    if faq is None:  # labelled pairs: the lexical baseline on the same rows, kept beside the model
+        matcher.baseline = TfidfPairBaseline().fit(pairs)
+        if matcher.cross and model.config.lexical_input:
+            lexical = cross_fitted_logits(pairs, folds=5, seed=seed)
     result = fit_pairs(matcher, pairs, valid, s, seed=seed, device=device, out_dir=out_dir,
-                       max_minutes=max_minutes, verbose=verbose)
+                       max_minutes=max_minutes, verbose=verbose, lexical=lexical)
     model.eval()
-    valid_scores = matcher.scores([(a, b) for a, b, _ in valid])
-    matcher.threshold = choose_threshold([y for _, _, y in valid], valid_scores.numpy(),
-                                         cost_fn=1.0, cost_fp=1.0)
     matcher.fit_result = result
+    truth = [y for _, _, y in valid]
+    extra = {"settings": dataclasses.asdict(s), "best_epoch": result.best_epoch,
+             "valid_roc_auc": result.best_metric}
+    if matcher.baseline is not None:
+        valid_pairs = [(a, b) for a, b, _ in valid]
+        lexical_logits = matcher.baseline.logits(valid_pairs)  # (N,)
+        matcher.baseline_threshold = choose_threshold(truth, 1 / (1 + np.exp(-lexical_logits)),
+                                                      cost_fn=1.0, cost_fp=1.0)
+        extra["baseline_valid_roc_auc"] = roc_auc(truth, lexical_logits)
+        extra["baseline_name"] = matcher.baseline.name
+        if matcher.cross and s.blend:  # see .blend: three weights fitted on the validation pairs
+            model_logits = matcher.model_logits(valid_pairs).numpy()
+            extra["transformer_valid_roc_auc"] = roc_auc(truth, model_logits)
+            matcher.blend = fit_blend(model_logits, lexical_logits, truth)
+            extra["valid_roc_auc"] = roc_auc(truth, blend_logits(matcher.blend, model_logits, lexical_logits))
+    valid_scores = matcher.scores([(a, b) for a, b, _ in valid])
+    matcher.threshold = choose_threshold(truth, valid_scores.numpy(), cost_fn=1.0, cost_fp=1.0)
+    matcher.valid_report = extra
     if out_dir is not None:
-        matcher.save(out_dir, extra={"settings": dataclasses.asdict(s), "best_epoch": result.best_epoch,
-                                     "valid_roc_auc": result.best_metric})
+        matcher.save(out_dir, extra=extra)
     return matcher
 
 
@@ -105,8 +136,13 @@ def _from_checkpoint(folder, s: MatchSettings):
 
 def fit_pairs(matcher: QuestionMatcher, pairs: Sequence[Pair], valid: Sequence[Pair], s: MatchSettings, *,
               seed: int = 0, device: str = "auto", out_dir: str | Path | None = None,
-              max_minutes: float | None = None, verbose: bool = True):
-    """Fit ``matcher.model`` on the labelled pairs with the Trainer; return its FitResult."""
+              max_minutes: float | None = None, verbose: bool = True, lexical=None):
+    """Fit ``matcher.model`` on the labelled pairs with the Trainer; return its FitResult.
+    ``lexical``: a cross-encoder's lexical logits of the training pairs (cross-fitted)."""
+
+    if matcher.cross:
+        return _fit_cross(matcher, pairs, valid, s, seed=seed, device=device, out_dir=out_dir,
+                          max_minutes=max_minutes, verbose=verbose, lexical=lexical)
 
     def encode_pairs(rows):
         a, b = matcher.encode([r[0] for r in rows]), matcher.encode([r[1] for r in rows])
@@ -129,3 +165,49 @@ def fit_pairs(matcher: QuestionMatcher, pairs: Sequence[Pair], valid: Sequence[P
     return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode_pairs(pairs),
                    valid_data=encode_pairs(valid), evaluate_fn=evaluate_fn, collate_fn=pair_batches,
                    out_dir=out_dir, task_config={"task": "qa_match"}).fit()
+
+
+def _fit_cross(matcher: QuestionMatcher, pairs, valid, s: MatchSettings, *, seed, device, out_dir,
+               max_minutes, verbose, lexical=None):
+    """:func:`fit_pairs` for a cross-encoder: each training pair in a random order every time it
+    is drawn (symmetry as augmentation), validation on the mean logit of both orders."""
+
+    def encode(rows, scores=None):
+        encoded = matcher.encode_pairs([(r[0], r[1]) for r in rows], scores)
+        return [(x, r[2]) for x, r in zip(encoded, rows)]
+
+    def loss_fn(m, batch):
+        ids, grams, lexical_, y = batch
+        return F.binary_cross_entropy_with_logits(m(ids, grams, lexical_), y)
+
+    def evaluate_fn(m, data):
+        logits = torch.cat([m.symmetric_logits(data[i:i + 256]).cpu() for i in range(0, len(data), 256)])
+        truth = [y for _, y in data]
+        return {"roc_auc": roc_auc(truth, logits.numpy()),
+                "accuracy": accuracy(truth, (logits >= 0).long().tolist())}
+
+    config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, patience=s.patience,
+                         monitor="roc_auc", mode="max", seed=seed, device=device, max_minutes=max_minutes,
+                         verbose=verbose, progress=None if verbose else False, log_every=0)
+    return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode(pairs, lexical),
+                   valid_data=encode(valid),
+                   evaluate_fn=evaluate_fn, collate_fn=lambda rows: cross_batches(rows, swap=True),
+                   out_dir=out_dir, task_config={"task": "qa_cross_match"}).fit()
+
+
+def cross_fitted_logits(pairs: Sequence[Pair], folds: int = 5, seed: int = 0) -> list[float]:
+    """The lexical baseline's logit of every training pair from a baseline that did not see it
+    (``folds``-fold cross-fitting, stratified by label): what a matcher adding those logits learns
+    from must look like what it gets on new pairs, not the baseline's in-sample confidence."""
+    import random
+
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    out = [0.0] * len(pairs)
+    for k in range(folds):
+        held = set(order[k::folds])
+        baseline = TfidfPairBaseline().fit([p for i, p in enumerate(pairs) if i not in held])
+        rows = sorted(held)
+        for i, z in zip(rows, baseline.logits([(pairs[i][0], pairs[i][1]) for i in rows])):
+            out[i] = float(z)
+    return out
