@@ -17,6 +17,9 @@ from typing import Any, ClassVar
 __all__ = ["ConfigBase", "EncoderConfig", "TransformerConfig"]
 
 
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
 def _has_type(value: Any, kind: Any) -> bool:
     """Whether a JSON ``value`` fits a plain field type (``int``, ``float``, ``str``, ``bool``);
     other annotations (optional values, tuples, nested configs) are checked by the config itself."""
@@ -62,7 +65,7 @@ class ConfigBase:
             if isinstance(kind, type) and issubclass(kind, ConfigBase) and isinstance(value, dict):
                 data[name] = kind.from_dict(value, source=f"{source}: {name}")
             elif not _has_type(value, kind):
-                expected = getattr(kind, "__name__", kind)
+                expected = _TYPE_WORDS.get(kind, kind)
                 raise ValueError(f"{source}: {name}: expected {expected}, got {value!r}")
         try:
             return cls(**data)
@@ -84,7 +87,7 @@ class ConfigBase:
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ValueError(f"{path}: not valid JSON ({err})") from None
         except RecursionError:
-            raise ValueError(f"{path}: JSON nested too deeply to be a configuration") from None
+            raise ValueError(f"{path}: nested too deeply to be a configuration") from None
         return cls.from_dict(data, source=str(path))
 
     def _check_positive(self, *names: str) -> None:

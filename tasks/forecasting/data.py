@@ -215,7 +215,9 @@ def _load_long(table: CsvFile) -> SeriesSet:
     extra = [h for h in header if h not in ("series_id", "date", "value")]
     grouped: dict[str, list[tuple]] = defaultdict(list)
     for line, row in table.rows:
-        _check_width(table, line, row, exact=True)
+        if len(row) != len(header):  # fixed columns: not even an empty extra field
+            raise ValueError(f"{path}, line {line}: expected {len(header)} fields as in the header, "
+                             f"got {len(row)}")
         series_id = row[col["series_id"]]
         if not series_id:
             raise ValueError(f"{path}, line {line}, column 'series_id': empty series id")

@@ -22,7 +22,7 @@ from tests.fuzz.tables import Malformed, dressings, malformed, valid_bytes
 EXAMPLES = {"bad-cell": 6, "missing-col": 3, "utf16": 1}
 
 #: cases a head still fails, marked while its fix is under way: remove an entry once it passes
-PENDING = {("forecast", "evaluate:test", "ragged-row"): "evaluate --test reads a long file as ragged"}
+PENDING: dict = {}
 
 CASES = [pytest.param(head, verb, defect, id=f"{head.command}-{verb}-{defect}",
                       marks=[pytest.mark.xfail(strict=False, reason=PENDING[head.command, verb, defect])]

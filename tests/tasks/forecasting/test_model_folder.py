@@ -56,13 +56,13 @@ def test_a_symlink_out_of_the_folder_is_refused(trained, tmp_path):
 
 
 @pytest.mark.parametrize("forecast, member, message", [
-    ({"horizon": "4"}, None, r"forecast.json: horizon: expected a positive integer, got '4'"),
-    ({"lr": None}, None, r"forecast.json: lr: expected a finite positive number"),
+    ({"horizon": "4"}, None, r"forecast.json: horizon: expected an integer, got '4'"),
+    ({"lr": None}, None, r"forecast.json: lr: expected a number, got None"),
     ({"quantiles": "0.5"}, None, r"forecast.json: quantiles: expected a list of numbers"),
     ({"columns": ["series_id", "value", "promo", "price"]}, None,
      r"member_0/config.json: n_covariates is 5, but the ensemble's is 2"),
     ({"horizon": 5}, None, r"member_0/config.json: horizon is 4, but the ensemble's is 5"),
-    (None, {"context": "8"}, r"member_0/config.json: context: expected a positive integer, got '8'"),
+    (None, {"context": "8"}, r"member_0/config.json: context: expected an integer, got '8'"),
     (None, {"n_covariates": 2}, r"member_0/config.json: n_covariates is 2, but the ensemble's is 5"),
     (None, {"min_scale": float("nan")}, r"member_0/config.json: min_scale: expected a finite number"),
     (None, {"encoder": {"dropout": "x"}}, r"member_0/config.json: encoder: "),
