@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from minitransformer.cli.options import device, non_negative_int, positive_float
+from minitransformer.cli.options import device, path, positive_float, seed
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -14,8 +13,8 @@ HELP = "run the end-to-end demo and write a report"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="a smaller, faster demo")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="report folder (default demo-report/)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N", help="random seed")
+    parser.add_argument("--out", type=path, metavar="DIR", help="report folder (default demo-report/)")
+    parser.add_argument("--seed", type=seed, default=0, metavar="N", help="random seed (default 0)")
     parser.add_argument("--device", type=device, default="auto", help="auto|cpu|cuda|cuda:N|mps")
     parser.add_argument("--max-minutes", type=positive_float, metavar="X",
                         help="training budget of the whole demo, split over the four use cases")
