@@ -168,6 +168,7 @@ def approximate_parameters(config) -> int:
     if isinstance(config, SentenceConfig):
         wide = (config.ngram_buckets + 1) * labels if getattr(config, "wide_ngrams", False) else 0
         rows = config.vocab_size + config.max_len + config.ngram_buckets + 1 + labels
+        rows += 4  # a cross-encoder's segment and shared-character rows
         return config.encoder.approximate_parameters(rows) + wide
     inner = getattr(config, "text_encoder", config)
     if hasattr(inner, "num_encoder_layers"):  # the encoder–decoder: a decoder layer ~ two encoder ones

@@ -106,7 +106,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "intent (without it, an intent replies with its name)")
     t.add_argument("--pretrain-epochs", type=non_negative_int, default=None, metavar="N",
                    help="intent, match: masked-token pretraining epochs before fine-tuning (intent "
-                        "default 3, 0 for --data builtin; match default 0)")
+                        "default 3, 0 for --data builtin; match default 2 on question pairs, 0 on an "
+                        "FAQ table)")
     t.add_argument("--tokenizer", choices=("bpe", "char"), default=None,
                    help="intent, match: bpe (default for intents) or char (default for question pairs)")
     t.add_argument("--d-model", type=positive_int, default=None, metavar="D",

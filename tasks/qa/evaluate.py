@@ -8,7 +8,12 @@ What is measured depends on the model (``model.task``):
   When the training questions are known (``data="builtin"``, or ``baseline_data``) the TF-IDF
   baselines of :mod:`tasks.qa.baselines` are fitted on them and scored on the same questions,
   under ``"baselines"``: ``{name: {"accuracy": ...}}``;
-* **question matcher** -- ``accuracy`` at its threshold and ``roc_auc`` on labelled pairs;
+* **question matcher** -- ``accuracy`` at its threshold and ``roc_auc`` on labelled pairs, and
+  ``majority_class_accuracy`` (always answering the commoner label) beside them; a matcher
+  trained on labelled pairs also keeps the lexical baseline fitted on its training pairs
+  (character TF-IDF + logistic regression, :class:`~tasks.qa.baselines.TfidfPairBaseline`),
+  scored on the same pairs under ``"baselines"``, and a cross-encoder blended with it reports
+  the Transformer's own ``transformer_roc_auc`` too;
 * **reply generator** -- ``exact_match`` of the written replies.
 
 ``minitransformer qa evaluate`` prints this dictionary (and writes it with ``--json``).

@@ -23,18 +23,14 @@ strings match when they hold the same characters, a small cross-encoder without 
 ROC-AUC 0.73 where the TF-IDF baseline reached 0.997 (see the tests). With it, the layers spend
 their capacity on which shared and which differing characters matter in context.
 
-**Lexical evidence, optional** (``pair_buckets > 0``). A from-scratch model learns slowly which
-shared characters matter; counting them is what the TF-IDF baseline does well. The n-grams
-(characters 1-2 of each word, and words) of the two questions split into those *shared* and
-those in *one only*, hashed into ``K`` buckets (a shared 花呗 and a different 花呗 are different
-features, so the bag is symmetric in ``a`` and ``b`` by construction)::
+**The head** reads the mean of the pair's token states::
 
-    g(a, b)  = { crc32("s " + f) mod K + 1 : f ∈ A ∩ B } ∪ { crc32("d " + f) mod K + 1 : f ∈ A △ B }
-    lexical  = LN( mean_g  N[g] )                                          (B, D)
+    logit    = w₂ · GELU(W₁ dropout(pooled) + b₁) + b₂                       (B,)
 
-**The head** reads ``[pooled, lexical]`` (or ``pooled`` alone)::
-
-    logit    = w₂ · GELU(W₁ dropout([pooled, lexical]) + b₁) + b₂          (B,)
+(Lexical evidence is *not* an input here: a hashed bag of the pair's shared and differing
+n-grams beside the Transformer memorised the training pairs within two epochs, and the
+baseline's logit as an input let the Transformer learn only slowly around it; both measured in
+``benchmarks/LOG.md``. The two are blended after training instead, see :mod:`.blend`.)
 
 **Symmetry.** ``[CLS] a [SEP] b [SEP]`` and ``[CLS] b [SEP] a [SEP]`` are different sequences;
 training swaps each pair's order at random (:func:`cross_batches` with ``swap``), and
@@ -47,7 +43,6 @@ characters, far below the default 64 positions).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 
 import torch
@@ -60,56 +55,24 @@ from ..config import CrossMatchConfig
 from ..encoding import CLS_ID, PAD_ID, pad_ids
 
 __all__ = ["SEP_ID", "CrossPairMatcher", "CrossEncoded", "encode_cross", "pair_sequence", "cross_batches",
-           "pair_grams", "segments_of", "shared_of"]
+           "segments_of", "shared_of"]
 
 SEP_ID = SPECIAL_TO_ID[SEP]  # 6, as in every core tokenizer
 
-#: one pair's inputs: (a's token ids, b's token ids, the pair's hashed n-grams, the lexical logit)
-CrossEncoded = tuple[list[int], list[int], list[int], float]
+#: one pair's inputs: (a's token ids, b's token ids), without special tokens
+CrossEncoded = tuple[list[int], list[int]]
 
 
-def pair_grams(a: str, b: str, buckets: int, max_grams: int = 256) -> list[int]:
-    """The hashed shared and different n-grams of a pair (see the module docstring), ids in
-    ``1..buckets``; the same list whichever question comes first.
-
-    Examples:
-        >>> pair_grams("花呗还款", "借呗还款", 1000) == pair_grams("借呗还款", "花呗还款", 1000)
-        True
-    """
-    fa, fb = _features(a), _features(b)
-    shared = sorted(fa & fb)
-    different = sorted(fa ^ fb)
-    ids: dict[int, None] = {}
-    for tag, features in (("s", shared), ("d", different)):
-        for f in features:
-            ids[zlib.crc32(f"{tag} {f}".encode()) % buckets + 1] = None
-            if len(ids) >= max_grams:
-                return list(ids)
-    return list(ids) or [1]
-
-
-def _features(text: str) -> set[str]:
-    """Characters and character pairs of the lower-cased text (spaces dropped), and its words."""
-    folded = "".join(text.lower().split())
-    grams = {folded[i:i + n] for n in (1, 2) for i in range(len(folded) - n + 1)}
-    return grams | {f"w {w}" for w in text.lower().split() if len(w) > 2}
-
-
-def encode_cross(tokenizer, pairs: Sequence[tuple[str, str]], config: CrossMatchConfig,
-                 lexical: Sequence[float] | None = None) -> list[CrossEncoded]:
-    """Each pair's (a ids, b ids, pair n-gram ids, lexical logit); each question cut to
-    ``(max_len - 3) // 2`` tokens. ``lexical``: the baseline's logit of each pair (0 when
-    None). Empty questions are refused."""
+def encode_cross(tokenizer, pairs: Sequence[tuple[str, str]], config: CrossMatchConfig) -> list[CrossEncoded]:
+    """Each pair's (a ids, b ids), each question cut to ``(max_len - 3) // 2`` tokens. Empty
+    questions are refused."""
     keep = (config.max_len - 3) // 2
-    lexical = [0.0] * len(pairs) if lexical is None else [float(z) for z in lexical]
     out = []
     for i, (a, b) in enumerate(pairs):
         for text in (a, b):
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"pair {i + 1}: empty question; both questions of a pair need text")
-        grams = pair_grams(a, b, config.pair_buckets) if config.pair_buckets else []
-        ids_a, ids_b = tokenizer.encode(a.strip())[:keep], tokenizer.encode(b.strip())[:keep]
-        out.append((ids_a, ids_b, grams, lexical[i]))
+        out.append((tokenizer.encode(a.strip())[:keep], tokenizer.encode(b.strip())[:keep]))
     return out
 
 
@@ -123,22 +86,15 @@ def pair_sequence(a: Sequence[int], b: Sequence[int]) -> list[int]:
     return [CLS_ID, *a, SEP_ID, *b, SEP_ID]
 
 
-def cross_batches(rows, swap: bool = False, flip: bool = False):
-    """collate_fn: ``[(CrossEncoded, y)]`` -> ``(ids (B, T), grams (B, G), lexical (B,), labels (B,))``.
+def cross_batches(rows: Sequence[tuple[CrossEncoded, int]], swap: bool = False, flip: bool = False):
+    """collate_fn: ``[((a ids, b ids), y)]`` -> ``(ids (B, T), labels (B,))``.
 
     ``swap``: put each pair's questions in a random order (training); ``flip``: put every pair in
     the order ``b, a`` (the second half of :meth:`CrossPairMatcher.symmetric_logits`)."""
-    sequences = []
     order = torch.rand(len(rows)) < 0.5 if swap else torch.full((len(rows),), flip)
-    for (encoded, _), turn in zip(rows, order.tolist()):
-        a, b = encoded[0], encoded[1]
-        if turn:
-            a, b = b, a
-        sequences.append(pair_sequence(a, b))
-    ids = pad_ids(sequences)  # (B, T)
-    grams = pad_ids([encoded[2] for encoded, _ in rows])  # (B, G); 0 = padding
-    lexical = torch.tensor([encoded[3] for encoded, _ in rows], dtype=torch.float32)  # (B,)
-    return ids, grams, lexical, torch.tensor([float(y) for _, y in rows])
+    sequences = [pair_sequence(b, a) if turn else pair_sequence(a, b)
+                 for ((a, b), _), turn in zip(rows, order.tolist())]
+    return pad_ids(sequences), torch.tensor([float(y) for _, y in rows])  # (B, T), (B,)
 
 
 def segments_of(ids: torch.Tensor) -> torch.Tensor:
@@ -168,7 +124,7 @@ def shared_of(ids: torch.Tensor, segments: torch.Tensor | None = None) -> torch.
 
 
 class CrossPairMatcher(PretrainedMixin, nn.Module):
-    """``[CLS] a [SEP] b [SEP]`` ids ``(B, T)`` (and pair n-grams ``(B, G)``) -> ``(B,)`` logits."""
+    """``[CLS] a [SEP] b [SEP]`` ids ``(B, T)`` -> ``(B,)`` same-meaning logits."""
 
     config_class = CrossMatchConfig
 
@@ -186,57 +142,34 @@ class CrossPairMatcher(PretrainedMixin, nn.Module):
         self.encoder = Encoder.from_config(config.encoder)
         self.mlm_transform = nn.Sequential(nn.Linear(d, d), nn.GELU(), LayerNorm(d))
         self.mlm_bias = nn.Parameter(torch.zeros(config.vocab_size))
-        width = d
-        if config.pair_buckets:
-            self.lexical = nn.Embedding(config.pair_buckets + 1, d, padding_idx=0)
-            nn.init.normal_(self.lexical.weight, std=d**-0.5)
-            self.lexical_norm = LayerNorm(d)
-            width += d
-        self.head = nn.Sequential(nn.Dropout(config.encoder.dropout), nn.Linear(width, d), nn.GELU(),
+        self.head = nn.Sequential(nn.Dropout(config.encoder.dropout), nn.Linear(d, d), nn.GELU(),
                                   nn.Linear(d, 1))
-        if config.lexical_input:
-            self.lexical_weight = nn.Parameter(torch.ones(1))
 
     @classmethod
     def from_config(cls, config: CrossMatchConfig) -> CrossPairMatcher:
         return cls(config)
 
     def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
-        """``(B, T)`` -> ``(B, T, D)``: token + position + segment, then the encoder."""
+        """``(B, T)`` -> ``(B, T, D)``: token + position + segment (+ shared flag), then the encoder."""
         segments = segments_of(ids)  # (B, T)
         x = self.position(self.token(ids)) + self.segment(segments)  # (B, T, D)
         if self.config.shared_tokens:
             x = x + self.shared(shared_of(ids, segments))  # (B, T, D)
         return self.encoder(x, key_padding_mask=ids == PAD_ID)  # (B, T, D)
 
-    def forward(self, ids: torch.Tensor, grams: torch.Tensor | None = None,
-                lexical: torch.Tensor | None = None) -> torch.Tensor:
-        """``(B, T)`` pair ids, ``(B, G)`` pair n-gram ids (0 = padding), ``(B,)`` lexical logits
-        -> ``(B,)`` logits."""
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """``(B, T)`` pair ids -> ``(B,)`` logits (one order; see :meth:`symmetric_logits`)."""
         h = self.hidden_states(ids)  # (B, T, D)
         keep = (ids != PAD_ID).unsqueeze(-1).to(h.dtype)  # (B, T, 1)
-        features = (h * keep).sum(1) / keep.sum(1).clamp_min(1.0)  # (B, D)
-        if self.config.pair_buckets:
-            if grams is None:
-                raise ValueError("grams: this matcher reads the pair's n-grams too")
-            g_keep = (grams != 0).unsqueeze(-1).to(h.dtype)  # (B, G, 1)
-            bag = (self.lexical(grams) * g_keep).sum(1) / g_keep.sum(1).clamp_min(1.0)  # (B, D)
-            features = torch.cat([features, self.lexical_norm(bag)], dim=-1)  # (B, 2D)
-        logits = self.head(features).squeeze(-1)  # (B,)
-        if self.config.lexical_input:
-            if lexical is None:
-                raise ValueError("lexical: this matcher adds the lexical baseline's logit")
-            logits = logits + self.lexical_weight * lexical  # (B,)
-        return logits
+        pooled = (h * keep).sum(1) / keep.sum(1).clamp_min(1.0)  # (B, D)
+        return self.head(pooled).squeeze(-1)  # (B,)
 
-    def symmetric_logits(self, rows) -> torch.Tensor:
-        """``(B,)`` logits of ``[(CrossEncoded, y)]`` averaged over both orders of each pair."""
+    def symmetric_logits(self, rows: Sequence[tuple[CrossEncoded, int]]) -> torch.Tensor:
+        """``(B,)`` logits of ``[((a ids, b ids), y)]``, the mean over both orders of each pair."""
         device = next(self.parameters()).device
-        total = 0.0
-        for flip in (False, True):
-            ids, grams, lexical, _ = cross_batches(rows, flip=flip)
-            total = total + self(ids.to(device), grams.to(device), lexical.to(device))
-        return total / 2  # (B,)
+        forward, _ = cross_batches(rows)
+        backward, _ = cross_batches(rows, flip=True)
+        return (self(forward.to(device)) + self(backward.to(device))) / 2  # (B,)
 
     def mlm_logits(self, ids: torch.Tensor, select: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, T)`` (masked) pair ids -> ``(B, T, V)`` logits, or ``(M, V)`` at the ``M``

@@ -103,18 +103,13 @@ class QuestionMatcher:
         """(token ids, n-gram ids) per question (a Siamese matcher's inputs)."""
         return encode_questions(self.tokenizer, texts, self.model.config)
 
-    def encode_pairs(self, pairs: Sequence[tuple[str, str]], lexical=None) -> list:
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list:
         """Each pair as the model reads it: ``(a, b)`` inputs of a Siamese matcher, or one
-        :data:`~.cross_encoder.CrossEncoded` of a cross-encoder (with the lexical baseline's
-        logits when the model reads them: ``lexical``, or those of :attr:`baseline`)."""
+        :data:`~.cross_encoder.CrossEncoded` of a cross-encoder."""
         if self.cross:
             from .cross_encoder import encode_cross
 
-            if lexical is None and self.model.config.lexical_input:
-                if self.baseline is None:
-                    raise ValueError("this matcher reads the lexical baseline's scores, and has none")
-                lexical = self.baseline.logits(pairs)
-            return encode_cross(self.tokenizer, pairs, self.model.config, lexical)
+            return encode_cross(self.tokenizer, pairs, self.model.config)
         a, b = self.encode([p[0] for p in pairs]), self.encode([p[1] for p in pairs])
         return list(zip(a, b))
 
@@ -208,7 +203,7 @@ class QuestionMatcher:
         path = model_file(directory, BASELINE_FILE)
         if path.is_file():
             matcher.baseline, matcher.baseline_threshold = _read_baseline(path)
-        elif getattr(config, "lexical_input", False) or "blend" in info:
+        elif "blend" in info:
             raise CheckpointError(f"{path}: missing; this matcher adds the lexical baseline's scores")
         if "blend" in info:
             matcher.blend = _read_blend(info["blend"], model_file(directory, QA_FILE))

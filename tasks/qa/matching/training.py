@@ -82,7 +82,7 @@ def _train(pairs, *, out_dir, settings, valid, faq, seed, device, max_minutes, v
     if s.pretrain_epochs:
         pretrain_dir = None if out_dir is None else Path(out_dir) / "pretrain"
         if matcher.cross:  # whole pairs: a masked character of one question is often in the other
-            rows = [pair_sequence(a, b) for a, b, *_ in matcher.encode_pairs([(a, b) for a, b, _ in pairs])]
+            rows = [pair_sequence(a, b) for a, b in matcher.encode_pairs([(a, b) for a, b, _ in pairs])]
             pretrain_mlm(model, rows, epochs=s.pretrain_epochs, batch_size=s.batch_size, seed=seed,
                          device=device, verbose=verbose, out_dir=pretrain_dir,
                          special_ids=(PAD_ID, CLS_ID, SEP_ID), what="question pairs")
@@ -90,13 +90,10 @@ def _train(pairs, *, out_dir, settings, valid, faq, seed, device, max_minutes, v
             pretrain_mlm(model.sentence, [ids for ids, _ in matcher.encode(texts)], epochs=s.pretrain_epochs,
                          batch_size=s.batch_size, seed=seed, device=device, verbose=verbose,
                          out_dir=pretrain_dir)
-    lexical = None
     if faq is None:  # labelled pairs: the lexical baseline on the same rows, kept beside the model
         matcher.baseline = TfidfPairBaseline().fit(pairs)
-        if matcher.cross and model.config.lexical_input:
-            lexical = cross_fitted_logits(pairs, folds=5, seed=seed)
     result = fit_pairs(matcher, pairs, valid, s, seed=seed, device=device, out_dir=out_dir,
-                       max_minutes=max_minutes, verbose=verbose, lexical=lexical)
+                       max_minutes=max_minutes, verbose=verbose)
     model.eval()
     matcher.fit_result = result
     truth = [y for _, _, y in valid]
@@ -136,13 +133,12 @@ def _from_checkpoint(folder, s: MatchSettings):
 
 def fit_pairs(matcher: QuestionMatcher, pairs: Sequence[Pair], valid: Sequence[Pair], s: MatchSettings, *,
               seed: int = 0, device: str = "auto", out_dir: str | Path | None = None,
-              max_minutes: float | None = None, verbose: bool = True, lexical=None):
-    """Fit ``matcher.model`` on the labelled pairs with the Trainer; return its FitResult.
-    ``lexical``: a cross-encoder's lexical logits of the training pairs (cross-fitted)."""
+              max_minutes: float | None = None, verbose: bool = True):
+    """Fit ``matcher.model`` on the labelled pairs with the Trainer; return its FitResult."""
 
     if matcher.cross:
         return _fit_cross(matcher, pairs, valid, s, seed=seed, device=device, out_dir=out_dir,
-                          max_minutes=max_minutes, verbose=verbose, lexical=lexical)
+                          max_minutes=max_minutes, verbose=verbose)
 
     def encode_pairs(rows):
         a, b = matcher.encode([r[0] for r in rows]), matcher.encode([r[1] for r in rows])
@@ -168,17 +164,16 @@ def fit_pairs(matcher: QuestionMatcher, pairs: Sequence[Pair], valid: Sequence[P
 
 
 def _fit_cross(matcher: QuestionMatcher, pairs, valid, s: MatchSettings, *, seed, device, out_dir,
-               max_minutes, verbose, lexical=None):
+               max_minutes, verbose):
     """:func:`fit_pairs` for a cross-encoder: each training pair in a random order every time it
     is drawn (symmetry as augmentation), validation on the mean logit of both orders."""
 
-    def encode(rows, scores=None):
-        encoded = matcher.encode_pairs([(r[0], r[1]) for r in rows], scores)
-        return [(x, r[2]) for x, r in zip(encoded, rows)]
+    def encode(rows):
+        return [(x, r[2]) for x, r in zip(matcher.encode_pairs([(r[0], r[1]) for r in rows]), rows)]
 
     def loss_fn(m, batch):
-        ids, grams, lexical_, y = batch
-        return F.binary_cross_entropy_with_logits(m(ids, grams, lexical_), y)
+        ids, y = batch  # (B, T), (B,)
+        return F.binary_cross_entropy_with_logits(m(ids), y)
 
     def evaluate_fn(m, data):
         logits = torch.cat([m.symmetric_logits(data[i:i + 256]).cpu() for i in range(0, len(data), 256)])
@@ -189,25 +184,8 @@ def _fit_cross(matcher: QuestionMatcher, pairs, valid, s: MatchSettings, *, seed
     config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, patience=s.patience,
                          monitor="roc_auc", mode="max", seed=seed, device=device, max_minutes=max_minutes,
                          verbose=verbose, progress=None if verbose else False, log_every=0)
-    return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode(pairs, lexical),
+    return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode(pairs),
                    valid_data=encode(valid),
                    evaluate_fn=evaluate_fn, collate_fn=lambda rows: cross_batches(rows, swap=True),
                    out_dir=out_dir, task_config={"task": "qa_cross_match"}).fit()
 
-
-def cross_fitted_logits(pairs: Sequence[Pair], folds: int = 5, seed: int = 0) -> list[float]:
-    """The lexical baseline's logit of every training pair from a baseline that did not see it
-    (``folds``-fold cross-fitting, stratified by label): what a matcher adding those logits learns
-    from must look like what it gets on new pairs, not the baseline's in-sample confidence."""
-    import random
-
-    order = list(range(len(pairs)))
-    random.Random(seed).shuffle(order)
-    out = [0.0] * len(pairs)
-    for k in range(folds):
-        held = set(order[k::folds])
-        baseline = TfidfPairBaseline().fit([p for i, p in enumerate(pairs) if i not in held])
-        rows = sorted(held)
-        for i, z in zip(rows, baseline.logits([(pairs[i][0], pairs[i][1]) for i in rows])):
-            out[i] = float(z)
-    return out

@@ -52,7 +52,11 @@ def test_the_defaults_are_the_measured_recipes():
     assert _encoder(few)[:3] == (128, 4, 2) and (few.linear_expert, few.train.epochs) == (False, 25)
     match = MatchSettings()
     assert _encoder(match)[:4] == (128, 4, 2, 512)
-    assert (match.tokenizer, match.ngram_buckets, match.epochs, match.patience) == ("char", 16384, 3, 2)
+    assert (match.tokenizer, match.ngram_buckets, match.epochs, match.patience) == ("char", 16384, 4, 2)
+    assert (match.architecture, match.pretrain_epochs, match.shared_tokens, match.blend) == (
+        "auto", 2, True, True)
+    faq_match = default_settings("match", fmt="faq")  # the FAQ's bi-encoder keeps its recipe
+    assert (faq_match.epochs, faq_match.pretrain_epochs) == (3, 0)
     assert ReplySettings() == ReplySettings(epochs=60, batch_size=32, lr=1e-3, d_model=128, num_layers=2,
                                             vocab_size=2000, num_beams=4)
     assert default_settings("intent", builtin=True) == faq

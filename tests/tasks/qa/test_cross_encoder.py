@@ -22,23 +22,23 @@ from tasks.qa.matching.cross_encoder import (
     CrossPairMatcher,
     cross_batches,
     encode_cross,
-    pair_grams,
     pair_sequence,
     segments_of,
+    shared_of,
 )
 from tasks.qa.matching.matcher import BASELINE_FILE, QuestionMatcher
-from tasks.qa.matching.training import cross_fitted_logits, train_matcher
+from tasks.qa.matching.training import train_matcher
 from tasks.qa.pretrain import mlm_loss
 
 HANZI = st.text(alphabet="花呗借还款怎么开通额度用不了", min_size=1, max_size=12)
 SMALL = qa_encoder(d_model=32, nhead=2, num_layers=1, dim_feedforward=64)
 
 
-def _matcher(lexical_input=False, pair_buckets=64, seed=0):
+def _matcher(seed=0, shared_tokens=True):
     torch.manual_seed(seed)
     tokenizer = CharTokenizer().fit(["花呗借还款怎么开通额度用不了"])
     config = CrossMatchConfig(vocab_size=tokenizer.vocab_size, encoder=SMALL, max_len=32,
-                              pair_buckets=pair_buckets, lexical_input=lexical_input)
+                              shared_tokens=shared_tokens)
     return QuestionMatcher(CrossPairMatcher(config).eval(), tokenizer)
 
 
@@ -48,30 +48,39 @@ def test_a_score_does_not_depend_on_which_question_comes_first(a, b):
     matcher = _matcher()
     forward, backward = matcher.scores([(a, b)]), matcher.scores([(b, a)])
     assert torch.allclose(forward, backward, atol=1e-6)
-    assert pair_grams(a, b, 97) == pair_grams(b, a, 97)
+
+
+@settings(max_examples=30, deadline=None)
+@given(HANZI, HANZI)
+def test_the_shared_flag_marks_exactly_the_characters_of_one_question_found_in_the_other(a, b):
+    matcher = _matcher()
+    (ids_a, ids_b), = encode_cross(matcher.tokenizer, [(a, b)], matcher.model.config)
+    flags = shared_of(torch.tensor([pair_sequence(ids_a, ids_b)]))[0].tolist()  # (T,)
+    expected = [0] + [int(t in ids_b) for t in ids_a] + [0] + [int(t in ids_a) for t in ids_b] + [0]
+    assert flags == expected
 
 
 def test_one_order_alone_is_not_symmetric_so_the_average_is_what_makes_it():
     matcher = _matcher()
     rows = [(x, 0) for x in matcher.encode_pairs([("花呗怎么还款", "借呗额度")])]
-    one = matcher.model(*cross_batches(rows)[:3])
-    other = matcher.model(*cross_batches(rows, flip=True)[:3])
+    one = matcher.model(cross_batches(rows)[0])
+    other = matcher.model(cross_batches(rows, flip=True)[0])
     assert not torch.allclose(one, other)
 
 
 def test_segments_start_after_the_first_separator_and_padding_is_ignored():
     ids = torch.tensor([pair_sequence([10, 11], [12]) + [0, 0]])  # (1, 8)
     assert segments_of(ids).tolist() == [[0, 0, 0, 0, 1, 1, 1, 1]]
-    matcher = _matcher(pair_buckets=0)
+    matcher = _matcher()
     short = matcher.model(ids[:, :6])
     assert torch.allclose(matcher.model(ids), short, atol=1e-5)  # padding changes nothing
 
 
 def test_each_question_is_cut_to_half_the_positions():
     matcher = _matcher()
-    (a, b, _, _), = encode_cross(matcher.tokenizer, [("花" * 40, "呗" * 3)], matcher.model.config)
+    (a, b), = encode_cross(matcher.tokenizer, [("花" * 40, "呗" * 3)], matcher.model.config)
     assert len(a) == (32 - 3) // 2 and len(b) == 3
-    ids, _, _, _ = cross_batches([((a, b, [], 0.0), 1)])
+    ids, _ = cross_batches([((a, b), 1)])
     assert ids.shape[1] <= 32
     with pytest.raises(ValueError, match="pair 1: empty question"):
         encode_cross(matcher.tokenizer, [("  ", "花呗")], matcher.model.config)
@@ -112,12 +121,16 @@ def _same_set_pairs(n, seed):
     return pairs
 
 
-def test_the_cross_encoder_learns_to_compare_the_two_questions():
-    s = MatchSettings(architecture="cross", vocab_size=300, encoder=SMALL, max_len=16, epochs=12,
-                      batch_size=32, lr=3e-3, patience=None)
-    matcher = train_matcher(_same_set_pairs(800, 0), settings=s, device="cpu", verbose=False)
-    metrics = matcher.evaluate(_same_set_pairs(300, 1))
-    assert metrics["roc_auc"] > 0.9, metrics  # chance is 0.5
+def test_the_cross_encoder_learns_to_compare_the_two_questions_helped_by_the_shared_flag():
+    scores = {}
+    for shared in (True, False):
+        s = MatchSettings(architecture="cross", vocab_size=300, encoder=SMALL, max_len=16, epochs=12,
+                          batch_size=32, lr=3e-3, patience=None, pretrain_epochs=0, shared_tokens=shared,
+                          blend=False)
+        matcher = train_matcher(_same_set_pairs(800, 0), settings=s, device="cpu", verbose=False)
+        scores[shared] = metrics = matcher.evaluate(_same_set_pairs(300, 1))
+    assert scores[True]["roc_auc"] > 0.9, scores  # chance is 0.5
+    assert scores[False]["roc_auc"] < scores[True]["roc_auc"] - 0.1, scores  # the module docstring's 0.73
     assert "char TF-IDF + LR" in metrics["baselines"]
     assert metrics["majority_class_accuracy"] == pytest.approx(0.5, abs=0.01)
 
@@ -153,16 +166,9 @@ def test_the_pair_baseline_matches_scikit_learn_and_is_symmetric():
     assert abs(roc_auc_score(truth, ours) - ref) < 0.02, (roc_auc_score(truth, ours), ref)
 
 
-def test_cross_fitted_logits_come_from_baselines_that_did_not_see_the_pair():
-    pairs = [("花呗还款", "花呗还款", 1)] * 20 + [("借呗额度", "花呗开通", 0)] * 20
-    logits = cross_fitted_logits(pairs, folds=5, seed=0)
-    assert len(logits) == 40 and all(np.isfinite(logits))
-    assert np.mean(logits[:20]) > np.mean(logits[20:])
-
-
-def test_a_matcher_with_the_lexical_input_saves_loads_and_refuses_a_damaged_baseline(tmp_path):
+def test_a_matcher_saves_and_loads_its_baseline_and_refuses_a_damaged_one(tmp_path):
     s = MatchSettings(architecture="cross", vocab_size=300, encoder=SMALL, max_len=16, epochs=1,
-                      batch_size=32, lexical_input=True, patience=None)
+                      batch_size=32, pretrain_epochs=1, patience=None)
     pairs = _same_set_pairs(120, 0)
     matcher = train_matcher(pairs, settings=s, device="cpu", verbose=False)
     matcher.save(tmp_path / "m")
@@ -187,7 +193,7 @@ def test_a_matcher_with_the_lexical_input_saves_loads_and_refuses_a_damaged_base
 
 def test_the_blend_is_fitted_on_validation_saved_and_checked_when_loaded(tmp_path):
     s = MatchSettings(architecture="cross", vocab_size=300, encoder=SMALL, max_len=16, epochs=2,
-                      batch_size=32, patience=None)
+                      batch_size=32, patience=None, pretrain_epochs=0)
     matcher = train_matcher(_same_set_pairs(200, 0), settings=s, device="cpu", verbose=False)
     assert matcher.blend is not None and len(matcher.blend) == 3
     report = matcher.valid_report
@@ -208,7 +214,7 @@ def test_the_blend_is_fitted_on_validation_saved_and_checked_when_loaded(tmp_pat
 
 def test_without_the_blend_the_scores_are_the_transformers_own():
     s = MatchSettings(architecture="cross", vocab_size=300, encoder=SMALL, max_len=16, epochs=1,
-                      batch_size=32, patience=None, blend=False)
+                      batch_size=32, patience=None, blend=False, pretrain_epochs=0)
     matcher = train_matcher(_same_set_pairs(100, 0), settings=s, device="cpu", verbose=False)
     assert matcher.blend is None and "transformer_roc_auc" not in matcher.evaluate(_same_set_pairs(40, 1))
     pairs = [("花呗还款", "还款花呗")]
@@ -225,3 +231,32 @@ def test_the_faq_matcher_stays_a_bi_encoder_and_pairs_default_to_the_cross_encod
     assert type(MatchSettings(architecture="cross").model_config(300, faq=True)) is CrossMatchConfig
     with pytest.raises(ValueError, match="architecture"):
         MatchSettings(architecture="both")
+
+
+def test_qa_evaluate_prints_the_matcher_beside_the_lexical_baseline_and_the_majority_class(tmp_path, capsys):
+    from minitransformer.cli.main import main
+
+    def write(path, rows):
+        lines = [f"{i}\t{a}\t{b}\t{y}\n" for i, (a, b, y) in enumerate(rows)]
+        path.write_text("".join(lines), encoding="utf-8")
+        return path
+
+    train = write(tmp_path / "train.tsv", _same_set_pairs(120, 0))
+    test = write(tmp_path / "test.tsv", _same_set_pairs(40, 1))
+    out = tmp_path / "m"
+    assert main(["qa", "train", "--task", "match", "--format", "atec", "--data", str(train),
+                 "--out", str(out), "--epochs", "1", "--pretrain-epochs", "1", "--d-model", "16",
+                 "--layers", "1", "--device", "cpu"]) == 0
+    said = capsys.readouterr().out
+    assert "the Transformer alone" in said and "char TF-IDF + LR alone" in said
+    assert main(["qa", "evaluate", "--model", str(out), "--data", str(test), "--json",
+                 str(tmp_path / "scores.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "char TF-IDF + LR" in printed and "majority_class_accuracy" in printed
+    scores = json.loads((tmp_path / "scores.json").read_text(encoding="utf-8"))
+    assert {"roc_auc", "transformer_roc_auc", "accuracy", "majority_class_accuracy"} <= set(scores)
+    assert set(scores["baselines"]["char TF-IDF + LR"]) == {"roc_auc", "accuracy"}
+    (out / BASELINE_FILE).write_text("{", encoding="utf-8")
+    assert main(["qa", "evaluate", "--model", str(out), "--data", str(test)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and BASELINE_FILE in err and "Traceback" not in err
