@@ -117,7 +117,7 @@ def _train_options(train: argparse.ArgumentParser) -> None:
                        help="negatives per position for gbce (default 256)")
     train.add_argument("--prior-items", type=non_negative_int, metavar="N",
                        help="the item-to-item counts of the last N items mixed into the scores "
-                            "(default 3; 0: the Transformer alone)")
+                            "(default 3 for sasrec; 0, the Transformer alone, for bert4rec and ml1m)")
     train.add_argument("--d-model", type=positive_int, default=64, metavar="D",
                        help="model width (default 64)")
     train.add_argument("--layers", type=positive_int, default=2, metavar="N",

@@ -13,7 +13,7 @@
 
 The defaults were chosen on Amazon Beauty to fit 20 minutes on 2 CPU cores: SASRec, full-softmax
 cross-entropy at every position, d_model 64, 2 layers, 1 head, dropout 0.3, max-len 50, batch
-128, AdamW lr 3e-3 with 100 warm-up steps and a cosine to 0.1 x lr over 30 epochs, early
+128, AdamW lr 3e-3 with 100 warm-up steps and a cosine to 0.1 x lr over 20 epochs, early
 stopping on validation NDCG@10 (3,000 seeded validation users) with patience 8, then the
 transition prior's mix fitted on the validation items (the counts of the last 3 items, 1 or 2
 steps after and before: :mod:`tasks.recommendation.mixing`), then a 5-epoch final fit with the
@@ -48,8 +48,10 @@ __all__ = ["MODEL_KINDS", "LOSSES", "RecommenderConfig", "TrainSettings", "encod
 MODEL_KINDS = ("sasrec", "bert4rec")
 LOSSES = ("ce", "bce", "gbce")
 
-#: BERT4Rec learns from ~20% of the positions per pass and needs many more (cheaper) epochs
-DEFAULT_EPOCHS = {"sasrec": 30, "bert4rec": 80}
+#: BERT4Rec learns from ~20% of the positions per pass and needs many more (cheaper) epochs.
+#: SASRec: 20 (30 until 2026-12-06; on Beauty the Transformer alone scored 0.0510 after 20
+#: epochs and 0.0518 after 30, benchmarks/LOG.md), which leaves time for the mix and the final fit
+DEFAULT_EPOCHS = {"sasrec": 20, "bert4rec": 80}
 #: BERT4Rec's masks and random cuts already keep it from memorising its histories; with less
 #: dropout it learns faster and keeps more of the final fit (Beauty: see benchmarks/LOG.md)
 DEFAULT_DROPOUT = {"sasrec": 0.3, "bert4rec": 0.1}
@@ -73,7 +75,9 @@ ML1M_SASREC_DEFAULTS = {"epochs": 60, "dropout": 0.2}
 #: the defaults stay under 20 minutes of training on 2 CPU cores (default_settings)
 REFERENCE_EPOCH_COST = 128_031 * 12_101
 #: the transition prior: the last 3 items of a history each read the counts of the items that
-#: came 1 or 2 after them and 1 or 2 before them (12 fitted weights; Beauty: see benchmarks/LOG.md)
+#: came 1 or 2 after them and 1 or 2 before them (12 fitted weights; Beauty: see benchmarks/LOG.md).
+#: On by default for SASRec; BERT4Rec and the ml1m folder keep their measured defaults without it
+#: (--prior-items 3 turns it on there too, not measured)
 DEFAULT_PRIOR_ITEMS, DEFAULT_PRIOR_LAGS = 3, 2
 
 
@@ -206,8 +210,9 @@ def _is_number(value) -> bool:
 
 
 def training_defaults(fmt: str, model: str) -> dict[str, float]:
-    """``max_len``, ``epochs``, ``patience``, ``final_epochs`` and ``dropout`` for data in format
-    ``fmt`` and the model kind ``model`` (what the command line uses when they are not set).
+    """``max_len``, ``epochs``, ``patience``, ``final_epochs``, ``dropout`` and ``prior_items``
+    for data in format ``fmt`` and the model kind ``model`` (what the command line uses when they
+    are not set).
 
     Examples:
         >>> training_defaults("ml1m", "sasrec")["max_len"]
@@ -215,7 +220,8 @@ def training_defaults(fmt: str, model: str) -> dict[str, float]:
     """
     defaults = {"max_len": 50, "epochs": DEFAULT_EPOCHS[model],
                 "patience": DEFAULT_PATIENCE[model], "final_epochs": 5,
-                "dropout": DEFAULT_DROPOUT[model]}
+                "dropout": DEFAULT_DROPOUT[model],
+                "prior_items": DEFAULT_PRIOR_ITEMS if model == "sasrec" and fmt != "ml1m" else 0}
     if fmt == "ml1m":
         defaults.update(ML1M_DEFAULTS)
         if model == "sasrec":
@@ -224,12 +230,13 @@ def training_defaults(fmt: str, model: str) -> dict[str, float]:
 
 
 def default_config(fmt: str, model: str, num_items: int = 1) -> RecommenderConfig:
-    """The model config of :func:`training_defaults` (``max_len`` and ``dropout``) for a format
-    and a model kind; the rest of the sizes are :func:`encoder_config`'s defaults."""
+    """The model config of :func:`training_defaults` (``max_len``, ``dropout`` and the
+    transition prior) for a format and a model kind; the rest of the sizes are
+    :func:`encoder_config`'s defaults."""
     defaults = training_defaults(fmt, model)
     return RecommenderConfig(num_items=num_items, kind=model, max_len=int(defaults["max_len"]),
                              encoder=encoder_config(dropout=defaults["dropout"]),
-                             prior_items=DEFAULT_PRIOR_ITEMS, prior_lags=DEFAULT_PRIOR_LAGS)
+                             prior_items=int(defaults["prior_items"]), prior_lags=DEFAULT_PRIOR_LAGS)
 
 
 def epoch_cost(sequences: list[list[int]], num_items: int, max_len: int) -> int:
@@ -254,8 +261,8 @@ def default_settings(fmt: str, model: str, cost: int | None = None) -> TrainSett
 
     Examples:
         >>> default_settings("sequence", "sasrec").epochs
-        30
-        >>> s = default_settings("sequence", "sasrec", cost=3 * REFERENCE_EPOCH_COST)
+        20
+        >>> s = default_settings("sequence", "sasrec", cost=2 * REFERENCE_EPOCH_COST)
         >>> s.epochs, s.final_epochs
         (10, 2)
     """

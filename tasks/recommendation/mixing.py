@@ -98,6 +98,7 @@ def fit_mix(model, evalset: EvalSet, num_items: int, *, seed: int = 0, steps: in
     lam = torch.tensor(1.0, device=hidden.device, requires_grad=True)
     weight = torch.zeros_like(model.prior_weight, requires_grad=True)  # (D, 2K)
     optimizer = torch.optim.Adam([lam, weight], lr=lr)
+    batch_size = max(64, min(batch_size, 50_000_000 // vocab))  # a (b, V) score matrix of <= 50M cells
     generator = torch.Generator().manual_seed(seed)
     batches = []  # batches of users, reshuffled every pass over them
     for _ in range(steps):

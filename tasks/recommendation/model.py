@@ -220,7 +220,8 @@ def left_pad(rows: list[list[int]], length: int) -> torch.Tensor:
 
 def load(model_dir: str | Path) -> SequentialRecommender:
     """The trained recommender saved in ``model_dir`` (``config.json``, ``model.safetensors``,
-    ``item_map.json``), in eval mode, its ``item_map`` attached.
+    ``item_map.json``, and with the transition prior ``transitions.safetensors``), in eval mode,
+    its ``item_map`` attached.
 
     Examples:
         >>> import tempfile

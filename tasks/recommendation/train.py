@@ -34,6 +34,14 @@ per user, only 6,040 users) gets 32 sequences a batch -- 189 updates per epoch i
 Validation during training: full-ranking NDCG@10 on (a seeded sample of) ``eval_users``
 validation users, the early-stopping metric.
 
+The transition prior (a config with ``prior_items`` > 0, the command line's default): after
+early stopping, the item-to-item counts of the training sequences are taken and the mix of the
+Transformer and the counts is fitted on the validation items
+(:func:`~tasks.recommendation.mixing.fit_mix`); then the counts are taken again from the
+sequences with the validation items put back (:meth:`Split.refit_sequences`), so that the saved
+model counts everything before the test items, as the item-to-item baseline does. The training
+itself never sees the counts.
+
 Final fit (``final_epochs``, default 5): once early stopping has picked the best epoch, the model
 trains that many more epochs on :meth:`Split.refit_sequences` -- the same sequences with each
 user's validation item put back, so that the most recent interaction before the test item is
