@@ -256,6 +256,18 @@ def _refuse(config: dict[str, Any], source: Path, settings: dict[str, Any]) -> N
             raise ValueError(f"{source}: {name}={config[name]!r} is not supported (only {expected!r})")
 
 
+def _check_size(source: Path, d: int, ff: int, layers: int, embedding_rows: int) -> None:
+    """Refuse a ``config.json`` whose sizes would not fit in memory, before the model is built:
+    ``layers · (4·d² + 2·d·ff) + embedding_rows · d`` weights (see
+    :meth:`~minitransformer.nn.config.EncoderConfig.approximate_parameters`)."""
+    from minitransformer.files.model_folder import check_fits_in_memory
+
+    if not all(isinstance(v, int) and v > 0 for v in (d, ff, layers, embedding_rows)):
+        raise ValueError(f"{source / 'config.json'}: sizes must be positive integers, got d={d!r}, "
+                         f"ff={ff!r}, layers={layers!r}")
+    check_fits_in_memory(layers * (4 * d * d + 2 * d * ff) + embedding_rows * d, source / "config.json")
+
+
 # ------------------------------------------------------------------------------------------ GPT-2
 def _gpt2(config: dict[str, Any], weights: dict[str, torch.Tensor], source: Path,
           tokenizer: GPT2Tokenizer) -> CausalLM:
@@ -270,6 +282,7 @@ def _gpt2(config: dict[str, Any], weights: dict[str, torch.Tensor], source: Path
         eos = tokenizer.eos_id if tokenizer.eos_id is not None and tokenizer.eos_id < vocab else 0
     bos = config.get("bos_token_id")
     bos = bos if isinstance(bos, int) and 0 <= bos < vocab else eos
+    _check_size(source, d, ff, layers, vocab + max_len)
     model = CausalLM(vocab_size=vocab, d_model=d, nhead=_setting(config, source, "n_head"),
                      num_layers=layers, dim_feedforward=ff, dropout=float(config.get("resid_pdrop", 0.1)),
                      activation=_activation(config, source, "activation_function", "gelu_new"),
@@ -318,6 +331,7 @@ def _bert(config: dict[str, Any], weights: dict[str, torch.Tensor], source: Path
     architecture = (config.get("architectures") or [None])[0]
     mlm = architecture != "BertModel" and "cls.predictions.transform.dense.weight" in weights
     pooler = "pooler.dense.weight" in weights
+    _check_size(source, d, ff, layers, vocab + max_len + (types if isinstance(types, int) else 0))
     model = TextEncoder(vocab_size=vocab, d_model=d, nhead=_setting(config, source, "num_attention_heads"),
                         num_layers=layers, dim_feedforward=ff,
                         dropout=float(config.get("hidden_dropout_prob", 0.1)),

@@ -229,6 +229,19 @@ def test_weights_that_do_not_fit_the_config_are_refused(gpt2, tmp_path):
         from_hf(folder)
 
 
+@pytest.mark.parametrize("key, value, message", [("n_embd", 2**20, "more than this machine's memory"),
+                                                 ("n_layer", "12", "sizes must be positive integers")])
+def test_a_config_too_large_or_malformed_is_refused_before_building(gpt2, tmp_path, key, value, message):
+    """A config.json is data: a size that would not fit in memory is refused before any tensor of
+    the model is allocated."""
+    folder = shutil.copytree(gpt2[0], tmp_path / "huge")
+    config = json.loads((folder / "config.json").read_text())
+    config[key] = value
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=f"config.json: .*{message}"):
+        from_hf(folder)
+
+
 def test_missing_files_are_named(gpt2, tmp_path):
     with pytest.raises(FileNotFoundError, match="checkpoint folder not found"):
         from_hf(tmp_path / "nothing")
