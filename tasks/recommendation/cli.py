@@ -20,13 +20,15 @@ data, the model's size, ``--out``) before anything is written.
 This module only reads the options: it turns them into a
 :class:`~tasks.recommendation.config.RecommenderConfig` and
 :class:`~tasks.recommendation.config.TrainSettings` (an option left out takes the default for
-the data's format and the model, :func:`~tasks.recommendation.config.training_defaults`), calls
+the data's format, size and the model, :func:`~tasks.recommendation.config.training_defaults`
+and :func:`~tasks.recommendation.config.default_settings`), calls
 the head's verbs (``train``, ``load``, ``evaluate``, ``predict``) and prints what they return.
 
 A model directory holds the trainer's files (``config.json``, ``model.safetensors`` = the model
 after the final fit, or the best validation epoch without one, ``metrics.jsonl``,
 ``checkpoints/``, and ``final_fit/`` with the final fit's own log and checkpoints) plus
-``item_map.json`` (raw item id of every model item id). Every printed metric names its
+``item_map.json`` (raw item id of every model item id) and, with the transition prior,
+``transitions.safetensors`` (its counts). Every printed metric names its
 protocol. Torch is imported only inside the functions, so ``minitransformer --help`` stays fast.
 """
 
