@@ -244,7 +244,7 @@ def _predict(args: argparse.Namespace) -> int:
         forecasts = predict(model, args.data, args.series, future=args.future, holdout=args.holdout,
                             format=args.format, batch_size=args.batch_size or 1024)
     for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
+        print(f"minitransformer: warning: {warning.message}", file=sys.stderr)
     sys.stdout.write(_csv_text(forecasts))
     if args.plot is not None:
         from tasks.forecasting.plot import plot_forecasts
