@@ -280,12 +280,14 @@ def atec(work: Path, quick: bool, lines: list[str]) -> None:
     majority = ours["majority_class_accuracy"]
     recipe = (f"cross-encoder, {settings.encoder.num_layers} layers of width {settings.encoder.d_model}, "
               f"dropout {settings.encoder.dropout:g}; {settings.pretrain_epochs} epochs of masked-character "
-              f"pretraining, then up to {settings.epochs} epochs")
+              f"pretraining, then up to {settings.epochs} epochs; blended with the TF-IDF + LR below")
     lines += [f"### ATEC question matching (hold-out = 10% of the ATEC training file, {len(ho):,} pairs; "
               f"{note})", "",
               "| model | ROC-AUC | accuracy | source |", "|---|---|---|---|",
               f"| **ours: `qa train --task match` defaults** ({recipe}) | **{ours['roc_auc']:.3f}** | "
               f"{100 * ours['accuracy']:.1f}% | |",
+              f"| the same cross-encoder alone, before the blend (`transformer_roc_auc`) | "
+              f"{ours['transformer_roc_auc']:.3f} | | |",
               f"| {lexical_name} (NumPy, fitted by `qa train` on the same rows; `qa evaluate` prints it) | "
               f"{lexical['roc_auc']:.3f} | {100 * lexical['accuracy']:.1f}% | ours, same split |",
               f"| char 1-2-gram TF-IDF pair features + LR (scikit-learn) | {base:.3f} | "

@@ -1,7 +1,9 @@
-"""Question matching: do two questions mean the same? A Siamese bi-encoder and FAQ retrieval.
+"""Question matching: do two questions mean the same? A cross-encoder, a Siamese bi-encoder and FAQ retrieval.
 
-* ``matcher.py``  -- ``PairMatcher`` (the model) and ``QuestionMatcher`` (scores,
-  retrieval from an FAQ table, save and load)
-* ``pairs.py``    -- labelled pairs made from an FAQ table
-* ``training.py`` -- ``train_matcher``: the training steps
+* ``cross_encoder.py`` -- ``CrossPairMatcher``: both questions in one sequence (labelled pairs)
+* ``matcher.py``       -- ``PairMatcher`` (the bi-encoder, for FAQ tables) and ``QuestionMatcher``
+  (scores, retrieval from an FAQ table, save and load, for either model)
+* ``blend.py``         -- the cross-encoder blended with the lexical baseline on validation
+* ``pairs.py``         -- labelled pairs made from an FAQ table
+* ``training.py``      -- ``train_matcher``: the training steps
 """

@@ -5,12 +5,20 @@
 1. **split** -- a validation split stratified by the pair label (10 %);
 2. **the tokenizer** -- characters by default (Chinese pairs), byte-level BPE for an FAQ table,
    fitted to every question of the training pairs;
-3. **the model** -- a :class:`~.matcher.PairMatcher`, optionally pretrained with masked tokens on
-   the training questions (:mod:`tasks.qa.pretrain`);
-4. **fitting** -- binary cross-entropy on the pair labels in the core
+3. **the model** -- on labelled pairs a :class:`~.cross_encoder.CrossPairMatcher` (both
+   questions in one sequence), on an FAQ table a :class:`~.matcher.PairMatcher` (the bi-encoder,
+   which retrieval needs); optionally pretrained with masked tokens (:mod:`tasks.qa.pretrain`):
+   the cross-encoder on whole training pairs ``[CLS] a [SEP] b [SEP]``, the bi-encoder on the
+   training questions;
+4. **the lexical baseline** -- on labelled pairs, character TF-IDF + logistic regression
+   (:class:`~tasks.qa.baselines.TfidfPairBaseline`) fitted on the same training pairs and kept
+   in the model folder, so that ``evaluate`` scores it beside the model on any data;
+5. **fitting** -- binary cross-entropy on the pair labels in the core
    :class:`~minitransformer.training.Trainer`, the epoch chosen by validation ROC-AUC
-   (:func:`fit_pairs`);
-5. **the threshold** -- the accuracy threshold on validation (fewest errors), since the share of
+   (:func:`fit_pairs`); a cross-encoder sees each pair in a random order every time it is drawn;
+6. **the blend** -- a cross-encoder's logit and the baseline's, combined by three weights fitted
+   on the validation pairs (:mod:`.blend`);
+7. **the threshold** -- the accuracy threshold on validation (fewest errors), since the share of
    positives differs between data sets.
 
 The settings are a :class:`~tasks.qa.config.MatchSettings`; :func:`tasks.qa.train` calls
