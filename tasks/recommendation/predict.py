@@ -2,8 +2,9 @@
 
 * :func:`predict` (the head's verb) -- the top-k next items for a history of the shop's own
   item ids, with their scores ``H_T · E[i]`` (the predicting position's hidden state against
-  each item's embedding). Items the shopper already has are left out unless
-  ``include_history``; padding and ``[MASK]`` never count as items.
+  each item's embedding; with the transition prior ``λ H_T · E[i]`` plus the weighted log-counts
+  of the last items, :mod:`tasks.recommendation.transitions`). Items the shopper already has
+  are left out unless ``include_history``; padding and ``[MASK]`` never count as items.
 * :func:`attended_items` -- the attention of the predicting position in the last layer (mean
   of the heads) over the history items: which past purchases the recommendation was built from.
 
