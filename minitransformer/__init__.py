@@ -4,8 +4,8 @@ The hand-written Transformer is the folder ``nn/`` (its docstring gives the read
 line per file); everything else is a subpackage named for its job: ``training/`` (the loop and
 the objectives: token masking, self-training, teacher forcing), ``generation/``,
 ``tokenizers/``, ``metrics/``, ``files/`` (users' CSVs, run folders), ``pictures/``,
-``interop/`` (PyTorch and NumPy oracles), ``exercises/`` (the course), ``examples/``, ``cli/`` (the command line); ``errors.py`` holds
-every error class.
+``interop/`` (PyTorch and NumPy oracles), ``exercises/`` (the course), ``examples/``,
+``cli/`` (the command line); ``errors.py`` holds every error class.
 
 The names most used, importable from here:
 

@@ -263,8 +263,8 @@ def _evaluate(args) -> int:
     require(args, "model", "data")
     model = load(args.model)
     if args.split == "valid" and (args.model / FINAL_FIT_DIR).is_dir():
-        print(f"minitransformer: warning: {args.model} had a final fit on the validation items (--final-epochs): "
-              "its validation scores are not held-out scores", file=sys.stderr)
+        print(f"minitransformer: warning: {args.model} had a final fit on the validation items "
+              "(--final-epochs): its validation scores are not held-out scores", file=sys.stderr)
     results = evaluate(model, args.data, protocol=args.protocol, split=args.split, negatives=args.negatives,
                        sampling=args.sampling, baselines=not args.no_baselines, format=args.format,
                        seed=args.seed, batch_size=args.batch_size or 256)
@@ -291,8 +291,8 @@ def _predict(args) -> int:
         raise UsageError(f"--history: none of its {len(tokens)} item(s) is known to the model in "
                          f"{args.model}")
     if unknown:
-        print(f"minitransformer: warning: {len(unknown)} unknown item(s) in --history skipped: {' '.join(unknown[:10])}",
-              file=sys.stderr)
+        print(f"minitransformer: warning: {len(unknown)} unknown item(s) in --history skipped: "
+              f"{' '.join(unknown[:10])}", file=sys.stderr)
     recommendations = predict(model, tokens, k=args.k, include_history=args.include_history)
     attention = attended_items(model, tokens)
     print(f"top-{len(recommendations)} next items for a history of {len(known)} known item(s):")

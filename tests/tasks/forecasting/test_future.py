@@ -53,7 +53,8 @@ def test_without_a_future_file_predict_warns_in_one_line_and_assumes_no_promotio
     folder, data, model_dir = trained
     assert main(["forecast", "predict", "--model", str(model_dir), "--data", str(data)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("minitransformer: warning: the model was trained with promo; without future")
+    assert len(err) == 1
+    assert err[0].startswith("minitransformer: warning: the model was trained with promo; without future")
     with pytest.warns(UserWarning, match="trained with promo"):
         silent = predict(load(model_dir), data)
     planned = predict(load(model_dir), data, future=_promos(folder, _plan()))     # no promo planned either
