@@ -12,12 +12,15 @@ A model folder may come from anyone (a colleague, a download). Loading it never 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from minitransformer.errors import CheckpointError
+from minitransformer.files.tables import decode_utf8
 
-__all__ = ["member_path", "check_fits_in_memory", "memory_bytes"]
+__all__ = ["member_path", "read_json", "check_fits_in_memory", "memory_bytes"]
 
 
 def member_path(folder: str | Path, name: object, source: str | Path | None = None) -> Path:
@@ -46,6 +49,36 @@ def member_path(folder: str | Path, name: object, source: str | Path | None = No
         raise CheckpointError(f"{where}: {name!r} leaves the model folder {folder}; a model folder may "
                               "only name files inside it")
     return folder / candidate
+
+
+def read_json(path: str | Path, what: str = "") -> Any:
+    """The JSON value of ``path``, a file of a model folder. Whatever is wrong with it (bytes that
+    are not UTF-8, text that is not JSON, JSON nested deeper than Python's stack) is one
+    :class:`~minitransformer.errors.CheckpointError` naming the file, and ``what`` it should be.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "item_map.json"
+        >>> _ = path.write_text('{"items": ["a", "b"]}', encoding="utf-8")
+        >>> read_json(path)
+        {'items': ['a', 'b']}
+        >>> _ = path.write_text("{oops", encoding="utf-8")
+        >>> read_json(path, what="item map")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        minitransformer.errors.CheckpointError: ...item_map.json: not a valid item map (not JSON: ...)
+    """
+    path = Path(path)
+    try:
+        return json.loads(decode_utf8(path.read_bytes(), path))
+    except RecursionError:
+        reason = "JSON nested too deeply" if what else "nested too deeply"
+    except json.JSONDecodeError as err:
+        reason = f"not JSON: {err}" if what else str(err)
+    except ValueError as err:  # not UTF-8: decode_utf8 names the file and the line
+        raise CheckpointError(str(err)) from None
+    raise CheckpointError(f"{path}: not a valid {what} ({reason})" if what
+                          else f"{path}: not valid JSON ({reason})")
 
 
 def memory_bytes() -> int | None:

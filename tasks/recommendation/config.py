@@ -30,7 +30,6 @@ history cut at a random item with that item masked (``last_item_prob``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import types
 import typing
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from minitransformer.errors import CheckpointError
-from minitransformer.files.tables import decode_utf8
+from minitransformer.files.model_folder import read_json
 from minitransformer.nn.config import ConfigBase, EncoderConfig
 
 __all__ = ["MODEL_KINDS", "LOSSES", "RecommenderConfig", "TrainSettings", "encoder_config",
@@ -298,14 +297,7 @@ def read_config(path: str | Path) -> RecommenderConfig:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: config file not found")
-    try:
-        data = json.loads(decode_utf8(path.read_bytes(), path))
-    except RecursionError:
-        raise CheckpointError(f"{path}: not valid JSON (nested too deeply)") from None
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
-    except ValueError as err:  # not UTF-8
-        raise CheckpointError(str(err)) from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a JSON object, got {type(data).__name__}")
     _check_types(RecommenderConfig, data, path)

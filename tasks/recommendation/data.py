@@ -40,7 +40,6 @@ data of the final fit (``recommend train --final-epochs``). The test item is nev
 from __future__ import annotations
 
 import io
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from minitransformer.errors import CheckpointError
+from minitransformer.files.model_folder import read_json
 from minitransformer.files.tables import compare_columns, decode_utf8, read_csv
 from minitransformer.nn.io import save_json
 
@@ -99,14 +99,7 @@ class ItemMap:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: item map not found (is this a recommendation model directory?)")
-        try:
-            payload = json.loads(decode_utf8(path.read_bytes(), path))
-        except RecursionError:
-            raise CheckpointError(f"{path}: not a valid item map (JSON nested too deeply)") from None
-        except json.JSONDecodeError as err:
-            raise CheckpointError(f"{path}: not a valid item map (not JSON: {err})") from None
-        except ValueError as err:  # not UTF-8
-            raise CheckpointError(str(err)) from None
+        payload = read_json(path, what="item map")
         tokens = payload.get("items") if isinstance(payload, dict) else None
         if not isinstance(tokens, list) or not all(isinstance(t, str) and t.strip() for t in tokens):
             raise CheckpointError(f'{path}: not a valid item map (expected {{"items": [item id, ...]}} '

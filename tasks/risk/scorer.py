@@ -15,7 +15,6 @@ before a tensor is allocated. Every problem is one line naming the file.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import torch
 
 from minitransformer import record_attention
 from minitransformer.errors import CheckpointError
-from minitransformer.files.model_folder import check_fits_in_memory, member_path
+from minitransformer.files.model_folder import check_fits_in_memory, member_path, read_json
 from minitransformer.nn.io import CONFIG_NAME, WEIGHTS_NAME, load_weights
 from tasks.risk.baselines import LogisticRegression
 from tasks.risk.columns import shown
@@ -145,12 +144,7 @@ def check_scoring_arguments(model, batch_size) -> None:
 
 def _read_info(path: Path) -> dict:
     """``risk.json``, with the settings that scoring uses checked (threshold and costs)."""
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
-    except RecursionError:
-        raise CheckpointError(f"{path}: not valid JSON (nested too deeply)") from None
+    info = read_json(path)
     if not isinstance(info, dict):
         raise CheckpointError(f"{path}: expected a JSON object, got {type(info).__name__}")
     threshold = info.get("threshold")
