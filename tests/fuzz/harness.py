@@ -155,16 +155,8 @@ def expect_refusal(argv: Sequence[str], capsys, *, what: str, names: Iterable[st
             there afterwards, and no files in a folder there.
         line: the line of the file the defect is on: the message must name it (``line 7``).
     """
-    watched, names, words = list(watched), [str(n) for n in names], list(words)
-    before = {path: snapshot(path) for path in watched}
-    outcome = run_cli(argv, capsys)
-    TALLY.cases += 1
-    problems = [f"no answer: {outcome.raised}"] if outcome.timed_out else []
-    if outcome.traceback:
-        TALLY.tracebacks += 1
-        problems.append("a traceback")
-    if outcome.status != 2:
-        problems.append(f"exit status {outcome.status}, expected 2")
+    names, words = [str(n) for n in names], list(words)
+    outcome, problems = _run_case(argv, capsys, watched, status=2)
     lines = outcome.err.splitlines()
     if len(lines) != 1 or not lines[0].startswith(ERROR):
         problems.append(f"stderr has {len(lines)} line(s), expected one starting {ERROR.strip()!r}")
@@ -173,13 +165,30 @@ def expect_refusal(argv: Sequence[str], capsys, *, what: str, names: Iterable[st
         problems.append(f"the message names none of {[_short(n, 40) for n in names + words]}")
     elif line is not None and not re.search(rf"\bline {line}\b", lines[0]):
         problems.append(f"the message does not name line {line}")
-    problems += [f"{path.name} changed" for path in watched if snapshot(path) != before[path]]
     problems += [_written(path) for path in fresh if path.is_file() or holds_files(path)]
     if problems:
         _fail(argv, what, outcome, problems)
     if os.environ.get("MINITRANSFORMER_FUZZ_LOG_ALL"):
         _log(_record(argv, what, outcome, []))
     return outcome
+
+
+def _run_case(argv: Sequence[str], capsys, watched: Iterable[Path], status: int) -> tuple[Outcome, list[str]]:
+    """Run one case and count it; the problems every case shares: no answer, a traceback, another
+    exit status than ``status``, a ``watched`` file or folder changed."""
+    watched = list(watched)
+    before = {path: snapshot(path) for path in watched}
+    outcome = run_cli(argv, capsys)
+    TALLY.cases += 1
+    problems = [f"no answer: {outcome.raised}"] if outcome.timed_out else []
+    if outcome.traceback:
+        TALLY.tracebacks += 1
+        problems.append("a traceback")
+    if outcome.status != status:
+        valid = " (the input is valid)" if status == 0 else ""
+        problems.append(f"exit status {outcome.status}, expected {status}{valid}")
+    problems += [f"{path.name} changed" for path in watched if snapshot(path) != before[path]]
+    return outcome, problems
 
 
 def _written(path: Path) -> str:
@@ -190,17 +199,7 @@ def _written(path: Path) -> str:
 
 def expect_success(argv: Sequence[str], capsys, *, what: str, watched: Iterable[Path] = ()) -> Outcome:
     """Run one case that is valid: exit status 0, no traceback, ``watched`` unchanged."""
-    watched = list(watched)
-    before = {path: snapshot(path) for path in watched}
-    outcome = run_cli(argv, capsys)
-    TALLY.cases += 1
-    problems = [f"no answer: {outcome.raised}"] if outcome.timed_out else []
-    if outcome.traceback:
-        TALLY.tracebacks += 1
-        problems.append("a traceback")
-    if outcome.status != 0:
-        problems.append(f"exit status {outcome.status}, expected 0 (the input is valid)")
-    problems += [f"{path.name} changed" for path in watched if snapshot(path) != before[path]]
+    outcome, problems = _run_case(argv, capsys, watched, status=0)
     if problems:
         _fail(argv, what, outcome, problems)
     return outcome
