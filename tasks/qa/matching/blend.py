@@ -32,22 +32,37 @@ __all__ = ["fit_blend", "blend_logits"]
 
 
 def fit_blend(model_logits, lexical_logits, labels: Sequence[int], l2: float = 1.0,
-              steps: int = 50) -> tuple[float, float, float]:
-    """``(a, b, c)`` of the module docstring, by Newton's method (3 unknowns: exact steps)."""
+              steps: int = 100) -> tuple[float, float, float]:
+    """``(a, b, c)`` of the module docstring, by Newton's method with a backtracking line search
+    (3 unknowns; the objective is convex, so each accepted step lowers it). A plain Newton step can
+    overshoot when the logits are large (a Transformer trained many epochs is confidently wrong on
+    some pairs, where ``p (1 - p)`` is nearly 0): each step is halved until the objective falls."""
     x = np.stack([np.asarray(model_logits, dtype=np.float64), np.asarray(lexical_logits, dtype=np.float64),
                   np.ones(len(labels))], axis=1)  # (N, 3)
     y = np.asarray(labels, dtype=np.float64)  # (N,)
     if len(y) == 0 or not np.isfinite(x).all():
         raise ValueError("blend: expected finite logits for at least one pair")
     penalty = np.diag([l2, l2, 0.0])  # the intercept is not shrunk
+
+    def objective(w):  # Σ CE + λ/2 (a² + b²), with log(1 + e^z) computed stably
+        z = x @ w  # (N,)
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * w @ penalty @ w)
+
     w = np.array([1.0, 0.0, 0.0])
+    loss = objective(w)
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))  # (N,)
         grad = x.T @ (p - y) + penalty @ w  # (3,)
         hess = (x * (p * (1 - p))[:, None]).T @ x + penalty + 1e-9 * np.eye(3)  # (3, 3)
         step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-10:
+        scale = 1.0
+        while scale > 1e-10 and objective(w - scale * step) > loss:
+            scale /= 2
+        if scale <= 1e-10:  # no step lowers it any more: the minimum, to rounding
+            break
+        w = w - scale * step
+        loss = objective(w)
+        if np.abs(scale * step).max() < 1e-10:
             break
     return float(w[0]), float(w[1]), float(w[2])
 
