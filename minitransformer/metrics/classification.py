@@ -10,6 +10,14 @@ ranks they span), ``P`` positives and ``N`` negatives, this is the Mann-Whitney 
 
     AUC = (sum_{i positive} r_i - P (P + 1) / 2) / (P * N)
 
+**ROC-AUC within groups** counts only the positive–negative comparisons inside the same group
+``g`` (with ``P_g``, ``N_g`` the group's positives and negatives)::
+
+    AUC_within = sum_g AUC_g P_g N_g / sum_g P_g N_g
+
+"how often a positive outranks a negative *that looks alike*", e.g. of the same character overlap:
+a score that only counts shared characters is at 0.5 there.
+
 **Average precision (AUPRC)** summarises the precision-recall curve as a step function. Sort the
 scores in decreasing order and stop at every distinct score ``s_k`` (flag everything
 ``>= s_k``), giving precision ``P_k`` and recall ``R_k``; then::
@@ -39,7 +47,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "accuracy", "macro_f1", "roc_auc", "average_precision", "precision_recall_f1", "recall_at_fpr",
+    "accuracy", "macro_f1", "roc_auc", "roc_auc_within", "average_precision", "precision_recall_f1",
+    "recall_at_fpr",
     "roc_curve_points", "choose_threshold", "expected_cost", "confusion_counts", "to_numpy",
 ]
 
@@ -147,6 +156,30 @@ def roc_auc(y_true: Any, scores: Any) -> float:
                          f"({len(truth)} values)")
     ranks = _average_ranks(score)
     return float((ranks[truth == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def roc_auc_within(y_true: Any, scores: Any, groups: Any) -> float:
+    """ROC-AUC over the positive–negative pairs of the same group only (see the module docstring);
+    groups with a single class add nothing.
+
+    Examples:
+        >>> roc_auc_within([1, 0, 1, 0], [0.9, 0.8, 0.2, 0.1], groups=[0, 0, 1, 1])
+        1.0
+    """
+    truth, score = _pair(y_true, scores, "scores")
+    truth, group = _pair(truth, groups, "groups")
+    truth, score = _binary(truth), _finite_scores(score)
+    total = weight = 0.0
+    for g in np.unique(group):
+        inside = group == g
+        n_pos = int(truth[inside].sum())
+        n_neg = int(inside.sum()) - n_pos
+        if n_pos and n_neg:
+            total += roc_auc(truth[inside], score[inside]) * n_pos * n_neg
+            weight += n_pos * n_neg
+    if weight == 0:
+        raise ValueError("roc_auc_within needs a group holding both classes")
+    return float(total / weight)
 
 
 def _cumulative_counts(truth: np.ndarray, score: np.ndarray):

@@ -17,6 +17,7 @@ from minitransformer.metrics.classification import (
     precision_recall_f1,
     recall_at_fpr,
     roc_auc,
+    roc_auc_within,
 )
 
 sk_metrics = pytest.importorskip("sklearn.metrics")
@@ -62,6 +63,33 @@ def test_average_precision_matches_sklearn(case):
         return
     assert average_precision(labels, scores) == pytest.approx(
         sk_metrics.average_precision_score(labels, scores), abs=1e-12)
+
+
+@given(labels_and_scores, st.randoms(use_true_random=False))
+def test_roc_auc_within_groups_counts_only_same_group_comparisons(case, rnd):
+    """The definition, by brute force: every (positive, negative) pair of one group, ties 1/2."""
+    labels, scores = case
+    groups = [rnd.randrange(3) for _ in labels]
+    wins = total = 0.0
+    for yi, si, gi in zip(labels, scores, groups):
+        for yj, sj, gj in zip(labels, scores, groups):
+            if yi == 1 and yj == 0 and gi == gj:
+                wins += 1.0 if si > sj else 0.5 if si == sj else 0.0
+                total += 1
+    if total == 0:
+        with pytest.raises(ValueError, match="both classes"):
+            roc_auc_within(labels, scores, groups)
+    else:
+        assert roc_auc_within(labels, scores, groups) == pytest.approx(wins / total, abs=1e-12)
+
+
+def test_roc_auc_within_one_group_is_roc_auc_and_a_group_feature_scores_one_half():
+    labels, scores = [1, 0, 1, 0, 1, 0], [0.9, 0.1, 0.7, 0.6, 0.3, 0.4]
+    assert roc_auc_within(labels, scores, [7] * 6) == pytest.approx(roc_auc(labels, scores))
+    groups = [0, 0, 1, 1, 2, 2]
+    # a score that is the group itself (all the "overlap" a lexical model sees) ranks nothing inside
+    assert roc_auc_within(labels, groups, groups) == 0.5
+    assert roc_auc_within(labels, scores, groups) == pytest.approx(2 / 3)
 
 
 @given(labels_and_scores)

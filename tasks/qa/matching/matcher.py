@@ -31,7 +31,7 @@ from torch import nn
 
 from minitransformer import PretrainedMixin
 from minitransformer.errors import CheckpointError
-from minitransformer.metrics.classification import accuracy, roc_auc
+from minitransformer.metrics.classification import accuracy, roc_auc, roc_auc_within
 from minitransformer.nn.io import save_json
 
 from ..bundle import QA_FILE, check_vocabulary, load_module, model_file, read_info, write_info
@@ -39,6 +39,7 @@ from ..config import MatchConfig
 from ..encoding import Encoded, encode_questions, pad_ids
 from ..model import SentenceEncoder
 from .blend import blend_logits
+from .overlap import overlap_bands
 
 __all__ = ["PairMatcher", "QuestionMatcher", "pair_batches", "BASELINE_FILE"]
 
@@ -142,19 +143,29 @@ class QuestionMatcher:
         return torch.cat(out) if out else torch.zeros(0)
 
     def evaluate(self, pairs: Sequence[tuple[str, str, int]], batch_size: int = 256) -> dict[str, float]:
-        """``accuracy`` at the threshold and ``roc_auc`` on labelled pairs."""
-        scores = self.scores([(a, b) for a, b, _ in pairs], batch_size)
+        """``accuracy`` at the threshold and ``roc_auc`` on labelled pairs; ``same_overlap_roc_auc``:
+        the ROC-AUC among pairs of equal character overlap (:mod:`.overlap`), for the baseline too."""
+        texts = [(a, b) for a, b, _ in pairs]
+        scores = self.scores(texts, batch_size)
         truth = [y for _, _, y in pairs]
         pred = (scores >= self.threshold).long().tolist()
-        metrics = {"accuracy": accuracy(truth, pred), "roc_auc": roc_auc(truth, scores.numpy()),
+        bands = overlap_bands(texts)  # (N,) which tenth of the character overlaps
+
+        def both(values) -> dict[str, float]:
+            out = {"roc_auc": roc_auc(truth, values)}
+            if _mixed_band(truth, bands):  # else no positive has a negative of its overlap to compare with
+                out["same_overlap_roc_auc"] = roc_auc_within(truth, values, bands)
+            return out
+
+        metrics = {"accuracy": accuracy(truth, pred), **both(scores.numpy()),
                    "majority_class_accuracy": max(sum(truth), len(truth) - sum(truth)) / len(truth)}
         if self.blend is not None:  # what the Transformer scores alone
-            metrics["transformer_roc_auc"] = roc_auc(truth, self.model_logits([(a, b) for a, b, _ in pairs],
-                                                                              batch_size).numpy())
+            alone = both(self.model_logits(texts, batch_size).numpy())
+            metrics.update({f"transformer_{k}": v for k, v in alone.items()})
         if self.baseline is not None:
-            lexical = self.baseline.scores([(a, b) for a, b, _ in pairs])
+            lexical = self.baseline.scores(texts)
             metrics["baselines"] = {self.baseline.name: {
-                "roc_auc": roc_auc(truth, lexical),
+                **both(lexical),
                 "accuracy": accuracy(truth, [int(p >= self.baseline_threshold) for p in lexical])}}
         return metrics
 
@@ -208,6 +219,14 @@ class QuestionMatcher:
         if "blend" in info:
             matcher.blend = _read_blend(info["blend"], model_file(directory, QA_FILE))
         return matcher
+
+
+def _mixed_band(truth: Sequence[int], bands) -> bool:
+    """Whether some overlap band holds both a positive and a negative pair."""
+    seen: dict[int, set] = {}
+    for y, band in zip(truth, bands.tolist()):
+        seen.setdefault(band, set()).add(int(y))
+    return any(len(labels) == 2 for labels in seen.values())
 
 
 def _read_blend(value, path: Path) -> tuple[float, float, float]:
