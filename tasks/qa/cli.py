@@ -7,6 +7,7 @@
                                 [--answers answers.csv] --out DIR
     minitransformer qa train    --data builtin --out DIR          # the built-in bilingual FAQ
     minitransformer qa train    --data pairs.csv --format atec|afqmc --task match --out DIR
+                                [--unlabelled more_pairs.csv] [--exclude afqmc_dev.json]
     minitransformer qa train    --data faq.csv --task reply|match --out DIR   # question,answer rows
     minitransformer qa train    --data builtin --init-from bert-base-chinese --out DIR   # start from BERT
     minitransformer qa train    --data builtin --task reply --init-from gpt2 --out DIR   # from GPT-2
@@ -122,6 +123,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "for intent and match, GPT-2 for reply (Hugging Face layout)")
     t.add_argument("--exclude", type=Path, default=None, metavar="FILE",
                    help="match: drop pairs that also occur in this AFQMC-format file (e.g. AFQMC dev)")
+    t.add_argument("--unlabelled", type=Path, default=None, metavar="FILE",
+                   help="match: question pairs without labels (the --format of --data, a label "
+                        "column optional) that the masked-character pretraining reads beside the "
+                        "training pairs; worth most when labelled pairs are few")
     e = actions["evaluate"]
     e.description = ("Score a trained model on labelled data: an intent CSV with the columns the "
                      "model was trained with, question pairs for a matcher, an FAQ table for replies.")
@@ -146,6 +151,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 TASK_OPTIONS = (("--text-col", "text_col", ("intent",)), ("--label-col", "label_col", ("intent",)),
                 ("--oos-label", "oos_label", ("intent",)), ("--answers", "answers", ("intent",)),
                 ("--ensemble", "ensemble", ("intent",)), ("--exclude", "exclude", ("match",)),
+                ("--unlabelled", "unlabelled", ("match",)),
                 ("--pretrain-epochs", "pretrain_epochs", ("intent", "match")),
                 ("--tokenizer", "tokenizer", ("intent", "match")))
 
@@ -235,7 +241,8 @@ def _train(args) -> int:
     run = train(args.data, args.out, _settings(args), task=args.task, seed=args.seed, device=args.device,
                 max_minutes=args.max_minutes, fmt=args.format, text_col=_given(args.text_col, "text"),
                 label_col=_given(args.label_col, "category"), oos_label=_given(args.oos_label, "oos"),
-                exclude=args.exclude, init_from=args.init_from, answers=args.answers)
+                exclude=args.exclude, init_from=args.init_from, answers=args.answers,
+                unlabelled=args.unlabelled)
     print(_trained(args.task, run))
     write_json(args.json, {"model_dir": str(run.model_dir), "seconds": round(run.seconds, 1), **run.metrics})
     return 0

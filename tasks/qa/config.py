@@ -318,6 +318,7 @@ class MatchSettings:
     lr: float = 1e-3
     patience: int | None = 2
     pretrain_epochs: int = 2  # masked characters on the training pairs: ~5 min an epoch on ATEC
+    whole_words: bool = False  # pretraining masks whole jieba words of a character tokenizer's text
     valid_fraction: float = 0.1
     extra: dict = field(default_factory=dict)
 
@@ -339,6 +340,7 @@ class MatchSettings:
         _number("lr", self.lr, 0.0)
         _count("patience", self.patience, optional=True)
         _count("pretrain_epochs", self.pretrain_epochs, minimum=0)
+        _flag("whole_words", self.whole_words)
         _number("valid_fraction", self.valid_fraction, 0.0, 1.0)
 
     def model_config(self, vocab_size: int, faq: bool = False) -> MatchConfig | CrossMatchConfig:

@@ -246,42 +246,52 @@ def _sentence(value: object, path: Path, line: int, key: str) -> str:
     return value.strip()
 
 
-def load_pairs(path: str | Path, fmt: str = "atec") -> list[Pair]:
-    """``[(sentence1, sentence2, label)]`` from a question-pair file in format ``fmt``."""
+def load_pairs(path: str | Path, fmt: str = "atec", *, labels: bool = True) -> list:
+    """``[(sentence1, sentence2, label)]`` from a question-pair file in format ``fmt``.
+
+    ``labels=False``: ``[(sentence1, sentence2)]`` of pairs whose label is optional and not read
+    (unlabelled pairs for pretraining): an ``atec`` line may have 3 fields (id, sentence1,
+    sentence2), an ``afqmc`` object no ``label``, a ``csv`` no ``label`` column."""
     if fmt not in PAIR_FORMATS:
         raise ValueError(f"--format: expected one of {list(PAIR_FORMATS)}, got {fmt!r}")
     if fmt == "csv":
-        path, rows = _numbered_rows(path, ("sentence1", "sentence2", "label"),
-                                    "a pair CSV has the columns sentence1,sentence2,label")
+        columns = ("sentence1", "sentence2", "label")[:3 if labels else 2]
+        path, rows = _numbered_rows(path, columns, f"a pair CSV has the columns {','.join(columns)}")
+        if not labels:
+            return [(a, b) for _, (a, b) in rows]
         return [(a, b, _parse_label(y, path, line)) for line, (a, b, y) in rows]
     path, text = _read_text(path)
-    pairs: list[Pair] = []
+    pairs: list = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        label = None
         if fmt == "atec":
             fields = [f.replace("\ufeff", "").strip() for f in line.split("\t")]
-            if len(fields) != 4:
-                raise ValueError(f"{path}, line {line_no}: expected 4 tab-separated fields "
-                                 f"(id, sentence1, sentence2, label), got {len(fields)}")
-            _, a, b, label = fields
+            if len(fields) != 4 and (labels or len(fields) != 3):
+                expected = ("4 tab-separated fields (id, sentence1, sentence2, label)" if labels else
+                            "3 or 4 tab-separated fields (id, sentence1, sentence2[, label])")
+                raise ValueError(f"{path}, line {line_no}: expected {expected}, got {len(fields)}")
+            _, a, b, *rest = fields
             if not a or not b:
                 raise ValueError(f"{path}, line {line_no}: empty sentence")
+            label = rest[0] if rest else None
         else:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}, line {line_no}: not a JSON object ({err.msg})") from None
+            keys = ("sentence1", "sentence2", "label")[:3 if labels else 2]
             if not isinstance(obj, dict):
-                raise ValueError(f"{path}, line {line_no}: expected a JSON object with sentence1, "
-                                 f"sentence2 and label, got {type(obj).__name__}")
-            missing = [k for k in ("sentence1", "sentence2", "label") if k not in obj]
+                raise ValueError(f"{path}, line {line_no}: expected a JSON object with "
+                                 f"{', '.join(keys[:-1])} and {keys[-1]}, got {type(obj).__name__}")
+            missing = [k for k in keys if k not in obj]
             if missing:
                 raise ValueError(f"{path}, line {line_no}: missing key(s) {', '.join(missing)}; "
                                  f"found {', '.join(map(str, sorted(obj)))}")
             a, b = (_sentence(obj[k], path, line_no, k) for k in ("sentence1", "sentence2"))
-            label = obj["label"]
-        pairs.append((a, b, _parse_label(label, path, line_no)))
+            label = obj.get("label")
+        pairs.append((a, b, _parse_label(label, path, line_no)) if labels else (a, b))
     if not pairs:
         raise ValueError(f"{path}: no question pairs found")
     return pairs

@@ -66,7 +66,7 @@ def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed:
           device: str = "auto", max_minutes: float | None = None, fmt: str | None = None,
           text_col: str = "text", label_col: str = "category", oos_label: str = "oos",
           exclude: str | Path | None = None, verbose: bool = True,
-          init_from: str | Path | None = None, answers=None) -> Run:
+          init_from: str | Path | None = None, answers=None, unlabelled=None) -> Run:
     """Train a QA model on ``data`` and save it to ``out_dir`` (a new or empty folder).
 
     Args:
@@ -93,6 +93,10 @@ def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed:
         answers: intent only: what each intent replies, an ``intent,answer`` CSV path or a dict
             ``{intent: text}``; every intent in it must be one of the training data's. Intents
             without an answer reply with their name. The answers are saved in ``qa.json``.
+        unlabelled: match only: question pairs without labels for the masked-token pretraining
+            (which fine-tuning then starts from): a file in the format ``fmt`` of ``data``, whose
+            labels are optional and not read, or ``(question, question)`` pairs in memory. Worth
+            most when labelled pairs are few (``benchmarks/LOG.md``).
 
     Returns:
         a :class:`~minitransformer.training.Run`: ``model_dir``, ``model`` (as :func:`tasks.qa.load`
@@ -112,6 +116,7 @@ def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed:
         (33, ['best_epoch', 'threshold', 'transformer_valid_accuracy', 'valid_accuracy'], True)
     """
     _check_arguments(task, fmt, seed, device, max_minutes, out_dir, exclude, answers, init_from)
+    _check_unlabelled(unlabelled, task, fmt, init_from)
     if init_from is not None:
         from .pretrained.checkpoint import check_init_from
 
@@ -126,6 +131,11 @@ def train(data, out_dir: str | Path, config=None, *, task: str = "intent", seed:
         inputs = _intent_inputs(data, text_col, label_col, oos_label, answers)
     elif task == "match":
         inputs = _match_inputs(data, fmt or "atec", exclude, seed)
+        if unlabelled is not None:
+            if not settings.pretrain_epochs:
+                raise ValueError("unlabelled: only the masked-token pretraining reads unlabelled pairs, "
+                                 "and the settings have pretrain_epochs 0 (--pretrain-epochs)")
+            inputs.unlabelled = _unlabelled_pairs(unlabelled, fmt or "atec")
     else:
         inputs = _reply_inputs(data)
     out_dir = Path(out_dir)
@@ -161,6 +171,37 @@ def _check_arguments(task, fmt, seed, device, max_minutes, out_dir, exclude, ans
                          f"(task 'intent'), not task {task!r}")
     if init_from is not None and not isinstance(init_from, (str, Path)):
         raise ValueError(f"init_from: expected a checkpoint folder, got {init_from!r}")
+
+
+def _check_unlabelled(unlabelled, task, fmt, init_from) -> None:
+    """``unlabelled`` feeds a matcher's own pretraining on question pairs, and nothing else."""
+    if unlabelled is None:
+        return
+    if task != "match" or fmt == "faq":
+        raise ValueError("unlabelled: only a matcher trained on question pairs (task 'match', format "
+                         f"atec, afqmc or csv) pretrains on unlabelled pairs, not task {task!r}"
+                         + (" on an FAQ table" if task == "match" else ""))
+    if init_from is not None:
+        raise ValueError("unlabelled: a checkpoint (init_from) is already pretrained; unlabelled pairs "
+                         "feed the pretraining from scratch")
+
+
+def _unlabelled_pairs(unlabelled, fmt) -> list[tuple[str, str]]:
+    """The unlabelled ``(question, question)`` pairs from a file (format ``fmt``, labels not read)
+    or memory."""
+    from .data import load_pairs
+
+    if isinstance(unlabelled, (str, Path)):
+        return load_pairs(unlabelled, fmt, labels=False)
+    pairs = [tuple(row)[:2] if isinstance(row, (tuple, list)) and len(row) in (2, 3) else None
+             for row in unlabelled]
+    for i, pair in enumerate(pairs):
+        if pair is None or not all(isinstance(t, str) and t.strip() for t in pair):
+            raise ValueError(f"unlabelled: pair {i + 1} must be two non-empty questions, got "
+                             f"{list(unlabelled)[i]!r:.60}")
+    if not pairs:
+        raise ValueError("unlabelled: expected a file path or a non-empty list of question pairs")
+    return pairs
 
 
 def _check_texts(name: str, values, rows: str) -> None:
@@ -231,6 +272,7 @@ class _MatchInputs:
     pairs: list
     faq: list | None
     dropped: str = ""  # what ``exclude`` removed, said once the training starts
+    unlabelled: list = field(default_factory=list)  # (question, question) pairs for the pretraining only
 
 
 def _match_inputs(data, fmt, exclude, seed) -> _MatchInputs:
@@ -291,9 +333,11 @@ def _train_matcher(inputs: _MatchInputs, **common):
 
     if inputs.dropped and common["verbose"]:
         print(inputs.dropped)
-    matcher = train_matcher(inputs.pairs, faq=inputs.faq, **common)
+    matcher = train_matcher(inputs.pairs, faq=inputs.faq, unlabelled=inputs.unlabelled, **common)
     metrics = {"valid_roc_auc": matcher.fit_result.best_metric, "best_epoch": matcher.fit_result.best_epoch,
                "threshold": matcher.threshold, "pairs": len(inputs.pairs)}
+    if inputs.unlabelled:
+        metrics["unlabelled_pairs"] = len(inputs.unlabelled)
     metrics["valid_roc_auc"] = matcher.valid_report["valid_roc_auc"]
     for key in ("baseline_valid_roc_auc", "transformer_valid_roc_auc"):
         if key in matcher.valid_report:

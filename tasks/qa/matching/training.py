@@ -44,6 +44,7 @@ from ..config import CrossMatchConfig, MatchSettings
 from ..data import stratified_split
 from ..encoding import CLS_ID, PAD_ID, build_tokenizer
 from ..pretrain import pretrain_mlm
+from ..words import pair_word_ids
 from .blend import blend_logits, fit_blend
 from .cross_encoder import SEP_ID, CrossPairMatcher, cross_batches, pair_sequence
 from .matcher import PairMatcher, QuestionMatcher, pair_batches
@@ -57,20 +58,26 @@ def train_matcher(pairs: Sequence[Pair], *, out_dir: str | Path | None = None,
                   settings: MatchSettings | None = None, valid: Sequence[Pair] | None = None,
                   faq: Sequence[tuple[str, str]] | None = None, seed: int = 0, device: str = "auto",
                   max_minutes: float | None = None, verbose: bool = True,
-                  init_from: str | Path | None = None) -> QuestionMatcher:
+                  init_from: str | Path | None = None,
+                  unlabelled: Sequence[tuple[str, str]] = ()) -> QuestionMatcher:
     """Split, build the tokenizer and the model, (pre)train, choose the threshold; save to
     ``out_dir`` (when given). ``faq``: ``(question, answer)`` rows the matcher retrieves from.
 
     ``init_from``: a BERT checkpoint folder; then the tokenizer is the checkpoint's WordPiece and
     the model a :class:`~tasks.qa.pretrained.matcher.BertPairMatcher` whose encoder starts from
     its weights (no masked-token pretraining: the checkpoint is pretrained). ``out_dir`` (with the
-    pretraining's run in ``out_dir/pretrain``) is claimed for the whole of it."""
+    pretraining's run in ``out_dir/pretrain``) is claimed for the whole of it.
+
+    ``unlabelled``: question pairs without labels; the masked-token pretraining reads them beside
+    the labelled training pairs (and the tokenizer learns their characters), nothing else does."""
     with claim_run_folder(out_dir, option="out_dir"):
         return _train(pairs, out_dir=out_dir, settings=settings, valid=valid, faq=faq, seed=seed,
-                      device=device, max_minutes=max_minutes, verbose=verbose, init_from=init_from)
+                      device=device, max_minutes=max_minutes, verbose=verbose, init_from=init_from,
+                      unlabelled=[(a, b) for a, b, *_ in unlabelled])
 
 
-def _train(pairs, *, out_dir, settings, valid, faq, seed, device, max_minutes, verbose, init_from):
+def _train(pairs, *, out_dir, settings, valid, faq, seed, device, max_minutes, verbose, init_from,
+           unlabelled):
     """:func:`train_matcher` with its run folder held."""
     s = settings or MatchSettings()
     if init_from is not None:
@@ -79,7 +86,8 @@ def _train(pairs, *, out_dir, settings, valid, faq, seed, device, max_minutes, v
         tr, va = stratified_split([y for _, _, y in pairs], s.valid_fraction, seed)
         pairs, valid = [pairs[i] for i in tr], [pairs[i] for i in va]
     seed_everything(seed)
-    texts = sorted({t for a, b, _ in pairs for t in (a, b)})
+    text_pairs = [(a, b) for a, b, _ in pairs] + unlabelled  # what the pretraining reads
+    texts = sorted({t for a, b in text_pairs for t in (a, b)})
     if init_from is not None:
         model, tokenizer = _from_checkpoint(init_from, s)
     else:
@@ -89,11 +97,14 @@ def _train(pairs, *, out_dir, settings, valid, faq, seed, device, max_minutes, v
     matcher = QuestionMatcher(model, tokenizer, 0.5, faq)
     if s.pretrain_epochs:
         pretrain_dir = None if out_dir is None else Path(out_dir) / "pretrain"
+        words = s.whole_words and s.tokenizer == "char"  # see ..words: jieba's words of Chinese text
         if matcher.cross:  # whole pairs: a masked character of one question is often in the other
-            rows = [pair_sequence(a, b) for a, b in matcher.encode_pairs([(a, b) for a, b, _ in pairs])]
+            keep = (model.config.max_len - 3) // 2  # tokens of each question, as encode_cross cuts them
+            rows = [pair_sequence(a, b) for a, b in matcher.encode_pairs(text_pairs)]
             pretrain_mlm(model, rows, epochs=s.pretrain_epochs, batch_size=s.batch_size, seed=seed,
                          device=device, verbose=verbose, out_dir=pretrain_dir,
-                         special_ids=(PAD_ID, CLS_ID, SEP_ID), what="question pairs")
+                         special_ids=(PAD_ID, CLS_ID, SEP_ID), what="question pairs",
+                         words=pair_word_ids(tokenizer, text_pairs, keep) if words else None)
         else:
             pretrain_mlm(model.sentence, [ids for ids, _ in matcher.encode(texts)], epochs=s.pretrain_epochs,
                          batch_size=s.batch_size, seed=seed, device=device, verbose=verbose,

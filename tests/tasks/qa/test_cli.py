@@ -118,6 +118,9 @@ def test_train_help_names_the_layout_it_reads_and_the_page_that_describes_it(cap
     (["--data", "builtin", "--task", "reply", "--pretrain-epochs", "2"],
      "--pretrain-epochs applies to --task"),
     (["--data", "builtin", "--exclude", "dev.json"], "--exclude applies to --task match"),
+    (["--data", "builtin", "--unlabelled", "more.tsv"], "--unlabelled applies to --task match"),
+    (["--data", "builtin", "--task", "match", "--format", "faq", "--unlabelled", "more.tsv"],
+     "unlabelled: only a matcher trained on question pairs"),
     (["--data", "builtin", "--pretrain-epochs", "-1"], "--pretrain-epochs: expected a non-negative integer"),
     (["--data", "builtin", "--oos-label", ""], "argument --oos-label: expected a non-empty name, got ''"),
     (["--data", "builtin", "--task", "reply", "--format", "atec"],
@@ -160,3 +163,32 @@ def test_evaluate_and_predict_read_the_columns_the_model_was_trained_with(tmp_pa
     assert main(["qa", "predict", "--model", str(out), "--data", str(other), "--text-col", " "]) == 2
     assert "argument --text-col: expected a non-empty name, got ' '" in capsys.readouterr().err
     assert main(["qa", "predict", "--model", str(out), "--data", str(other), "--text-col", "text"]) == 0
+
+
+def _pairs_file(path, rows, fields=4):
+    path.write_text("".join(f"{i}\t{a}\t{b}" + (f"\t{y}" if fields == 4 else "") + "\n"
+                            for i, (a, b, y) in enumerate(rows, start=1)), encoding="utf-8")
+
+
+def test_a_matcher_pretrains_on_unlabelled_pairs_and_a_bad_file_is_refused_before_any_write(tmp_path, capsys):
+    from tests.tasks.qa.test_cross_encoder import _same_set_pairs
+
+    data, more = tmp_path / "pairs.tsv", tmp_path / "more.tsv"
+    _pairs_file(data, _same_set_pairs(40, 0))
+    _pairs_file(more, _same_set_pairs(30, 1), fields=3)  # id, question, question: no label column
+    tiny = ["--epochs", "1", "--d-model", "16", "--layers", "1", "--device", "cpu", "--pretrain-epochs", "1"]
+    out = tmp_path / "m"
+    assert main(["qa", "train", "--data", str(data), "--task", "match", "--unlabelled", str(more),
+                 "--out", str(out), "--json", str(tmp_path / "run.json"), *tiny]) == 0
+    assert "on 66 question pairs" in capsys.readouterr().out  # 36 training pairs + 30 unlabelled
+    assert json.loads((tmp_path / "run.json").read_text())["unlabelled_pairs"] == 30
+    more.write_text("1\tonly one question\n", encoding="utf-8")
+    assert main(["qa", "train", "--data", str(data), "--task", "match", "--unlabelled", str(more),
+                 "--out", str(tmp_path / "n"), *tiny]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"{more}, line 1: expected 3 or 4 tab-separated fields" in err
+    assert not (tmp_path / "n").exists()
+    assert main(["qa", "train", "--data", str(data), "--task", "match", "--unlabelled", str(more),
+                 "--out", str(tmp_path / "n"), *tiny[:-1], "0"]) == 2
+    assert "pretrain_epochs 0 (--pretrain-epochs)" in capsys.readouterr().err

@@ -212,6 +212,30 @@ def test_the_blend_is_fitted_on_validation_saved_and_checked_when_loaded(tmp_pat
             QuestionMatcher.load(tmp_path / "m")
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from([1.0, 5.0, 20.0, 60.0]), st.integers(0, 10_000))
+def test_the_blend_reaches_the_minimum_even_when_the_transformer_is_confidently_wrong(scale, seed):
+    """Large logits, a quarter of them on the wrong side: a plain Newton step overshoots there
+    (the weights ran off to 1e10 before the line search); the fit must end at the minimum."""
+    from tasks.qa.matching.blend import fit_blend
+
+    rng = np.random.default_rng(seed)
+    y = (rng.random(300) < 0.25).astype(int)
+    z_m = scale * np.where(rng.random(300) < 0.75, 2 * y - 1, 1 - 2 * y) + rng.normal(0, 1, 300)
+    z_l = (2 * y - 1) + rng.normal(0, 1.5, 300)
+    x = np.stack([z_m, z_l, np.ones(300)], axis=1)
+
+    def objective(w):  # the blend's: cross-entropy + (a² + b²) / 2
+        z = x @ np.asarray(w)
+        return float(np.sum(np.logaddexp(0, z) - y * z) + 0.5 * (w[0] ** 2 + w[1] ** 2))
+
+    fitted = fit_blend(z_m, z_l, y)
+    assert all(np.isfinite(fitted)) and max(abs(v) for v in fitted) < 100
+    prior = float(np.log(y.mean() / (1 - y.mean())))
+    for other in ([1.0, 0.0, 0.0], [0.0, 1.0, prior], [0.0, 0.0, prior], [0.1, 0.5, prior]):
+        assert objective(fitted) <= objective(other) + 1e-9
+
+
 def test_without_the_blend_the_scores_are_the_transformers_own():
     s = MatchSettings(architecture="cross", vocab_size=300, encoder=SMALL, max_len=16, epochs=1,
                       batch_size=32, patience=None, blend=False, pretrain_epochs=0)
@@ -219,6 +243,19 @@ def test_without_the_blend_the_scores_are_the_transformers_own():
     assert matcher.blend is None and "transformer_roc_auc" not in matcher.evaluate(_same_set_pairs(40, 1))
     pairs = [("花呗还款", "还款花呗")]
     assert torch.allclose(matcher.scores(pairs), torch.sigmoid(matcher.model_logits(pairs)))
+
+
+def test_unlabelled_pairs_are_read_by_the_pretraining_and_the_vocabulary_only(capsys):
+    s = MatchSettings(architecture="cross", vocab_size=300, encoder=SMALL, max_len=16, epochs=1,
+                      batch_size=32, patience=None, blend=False, pretrain_epochs=1, whole_words=True)
+    labelled = _same_set_pairs(40, 0)  # 36 of them train, 4 validate
+    unlabelled = [("手机号码", "怎么更改"), ("账单", "分期")] * 10
+    matcher = train_matcher(labelled, settings=s, device="cpu", verbose=True, unlabelled=unlabelled)
+    printed = capsys.readouterr().out
+    assert "on 56 question pairs" in printed  # pretraining: 36 labelled + 20 unlabelled
+    encoded = matcher.tokenizer.encode("手机号码")
+    assert len(encoded) == 4 and len(set(encoded)) == 4  # the unlabelled characters are in the vocabulary
+    assert matcher.fit_result.history  # fine-tuning ran on the labelled pairs
 
 
 def test_the_faq_matcher_stays_a_bi_encoder_and_pairs_default_to_the_cross_encoder():

@@ -167,3 +167,21 @@ def test_a_folder_or_a_missing_file_is_refused_naming_it(tmp_path):
         load_faq(tmp_path / "missing.csv")
     with pytest.raises(FileNotFoundError, match="expected a data file, got a folder"):
         load_pairs(tmp_path, "atec")
+
+
+def test_unlabelled_pairs_may_leave_out_the_label_in_every_format(tmp_path):
+    from tasks.qa.data import load_pairs
+
+    atec = tmp_path / "a.tsv"
+    atec.write_text("1\t花呗还款\t借呗还款\n2\t额度\t额度吗\t1\n", encoding="utf-8")
+    assert load_pairs(atec, "atec", labels=False) == [("花呗还款", "借呗还款"), ("额度", "额度吗")]
+    with pytest.raises(ValueError, match=r"line 1: expected 4 tab-separated fields"):
+        load_pairs(atec, "atec")  # a labelled file still needs its labels
+    afqmc = tmp_path / "a.json"
+    afqmc.write_text('{"sentence1": "a", "sentence2": "b"}\n', encoding="utf-8")
+    assert load_pairs(afqmc, "afqmc", labels=False) == [("a", "b")]
+    csv = tmp_path / "a.csv"
+    csv.write_text("sentence1,sentence2\nx,y\n", encoding="utf-8")
+    assert load_pairs(csv, "csv", labels=False) == [("x", "y")]
+    with pytest.raises(ValueError, match="sentence1,sentence2,label"):
+        load_pairs(csv, "csv")
