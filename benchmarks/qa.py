@@ -284,7 +284,8 @@ def atec(work: Path, quick: bool, lines: list[str]) -> None:
     majority = ours["majority_class_accuracy"]
     recipe = (f"cross-encoder, {settings.encoder.num_layers} layers of width {settings.encoder.d_model}, "
               f"dropout {settings.encoder.dropout:g}; {settings.pretrain_epochs} epochs of masked-character "
-              f"pretraining, then up to {settings.epochs} epochs; blended with the TF-IDF + LR below")
+              f"pretraining, then up to {settings.epochs} epochs reading both orders of each pair "
+              f"(consistency {settings.consistency:g}); blended with the TF-IDF + LR below")
     from minitransformer.metrics.classification import roc_auc_within
     from tasks.qa.matching.overlap import overlap_bands
 

@@ -313,6 +313,7 @@ class MatchSettings:
     ngram_buckets: int = 16384  # siamese: each question's hashed n-gram bag
     shared_tokens: bool = True  # cross: flag each token that also occurs in the other question
     blend: bool = True  # cross: blend with the TF-IDF + LR baseline, 3 weights fitted on validation
+    consistency: float = 1.0  # cross: both orders, each with its dropout, pulled together (R-Drop); 0 = off
     epochs: int = 4  # ATEC (32k training pairs): ~3-4 min an epoch on one CPU thread
     batch_size: int = 64
     lr: float = 1e-3
@@ -335,6 +336,7 @@ class MatchSettings:
         _count("ngram_buckets", self.ngram_buckets, minimum=0)
         _flag("shared_tokens", self.shared_tokens)
         _flag("blend", self.blend)
+        _number("consistency", self.consistency, 0.0, low_open=False)
         _count("epochs", self.epochs)
         _count("batch_size", self.batch_size)
         _number("lr", self.lr, 0.0)

@@ -15,7 +15,9 @@
    in the model folder, so that ``evaluate`` scores it beside the model on any data;
 5. **fitting** -- binary cross-entropy on the pair labels in the core
    :class:`~minitransformer.training.Trainer`, the epoch chosen by validation ROC-AUC
-   (:func:`fit_pairs`); a cross-encoder sees each pair in a random order every time it is drawn;
+   (:func:`fit_pairs`); a cross-encoder reads each pair in both orders, each with its own dropout,
+   and a consistency term pulls the two predictions together (R-Drop; ``consistency=0``: one
+   random order per draw);
 6. **the blend** -- a cross-encoder's logit and the baseline's, combined by three weights fitted
    on the validation pairs (:mod:`.blend`);
 7. **the threshold** -- the accuracy threshold on validation (fewest errors), since the share of
@@ -185,14 +187,36 @@ def fit_pairs(matcher: QuestionMatcher, pairs: Sequence[Pair], valid: Sequence[P
 def _fit_cross(matcher: QuestionMatcher, pairs, valid, s: MatchSettings, *, seed, device, out_dir,
                max_minutes, verbose):
     """:func:`fit_pairs` for a cross-encoder: each training pair in a random order every time it
-    is drawn (symmetry as augmentation), validation on the mean logit of both orders."""
+    is drawn (symmetry as augmentation), validation on the mean logit of both orders.
+
+    With ``s.consistency`` ``α > 0`` each pair is read in both orders, each with its own dropout,
+    and the two predictions are pulled together (R-Drop, Liang et al. 2021, with the second pass
+    reading the pair the other way round). For two Bernoulli predictions ``p = σ(z₁)``,
+    ``q = σ(z₂)`` the symmetric KL divergence has a closed form::
+
+        KL(p‖q) + KL(q‖p) = (p - q) (z₁ - z₂)   ≥ 0
+        loss = ½ [BCE(z₁, y) + BCE(z₂, y)] + α · mean((p - q)(z₁ - z₂))
+    """
 
     def encode(rows):
         return [(x, r[2]) for x, r in zip(matcher.encode_pairs([(r[0], r[1]) for r in rows]), rows)]
 
     def loss_fn(m, batch):
-        ids, y = batch  # (B, T), (B,)
-        return F.binary_cross_entropy_with_logits(m(ids), y)
+        if not s.consistency:
+            ids, y = batch  # (B, T), (B,)
+            return F.binary_cross_entropy_with_logits(m(ids), y)
+        ids, flipped, y = batch  # (B, T), (B, T), (B,)
+        z1, z2 = m(ids), m(flipped)  # (B,) each, two dropout draws
+        fit = (F.binary_cross_entropy_with_logits(z1, y) + F.binary_cross_entropy_with_logits(z2, y)) / 2
+        agreement = ((torch.sigmoid(z1) - torch.sigmoid(z2)) * (z1 - z2)).mean()
+        return fit + s.consistency * agreement
+
+    def collate(rows):
+        if not s.consistency:
+            return cross_batches(rows, swap=True)  # (B, T), (B,): each pair in a random order
+        forward, y = cross_batches(rows)  # (B, T), (B,)
+        backward, _ = cross_batches(rows, flip=True)  # (B, T): the same width, b before a
+        return forward, backward, y
 
     def evaluate_fn(m, data):
         logits = torch.cat([m.symmetric_logits(data[i:i + 256]).cpu() for i in range(0, len(data), 256)])
@@ -205,6 +229,6 @@ def _fit_cross(matcher: QuestionMatcher, pairs, valid, s: MatchSettings, *, seed
                          verbose=verbose, progress=None if verbose else False, log_every=0)
     return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode(pairs),
                    valid_data=encode(valid),
-                   evaluate_fn=evaluate_fn, collate_fn=lambda rows: cross_batches(rows, swap=True),
+                   evaluate_fn=evaluate_fn, collate_fn=collate,
                    out_dir=out_dir, task_config={"task": "qa_cross_match"}).fit()
 

@@ -53,8 +53,9 @@ def test_the_defaults_are_the_measured_recipes():
     match = MatchSettings()
     assert _encoder(match)[:4] == (128, 4, 2, 512)
     assert (match.tokenizer, match.ngram_buckets, match.epochs, match.patience) == ("char", 16384, 4, 2)
-    assert (match.architecture, match.pretrain_epochs, match.shared_tokens, match.blend) == (
-        "auto", 2, True, True)
+    assert (match.architecture, match.pretrain_epochs, match.shared_tokens) == ("auto", 2, True)
+    assert match.blend
+    assert (match.consistency, match.whole_words) == (1.0, False)
     faq_match = default_settings("match", fmt="faq")  # the FAQ's bi-encoder keeps its recipe
     assert (faq_match.epochs, faq_match.pretrain_epochs) == (3, 0)
     assert ReplySettings() == ReplySettings(epochs=60, batch_size=32, lr=1e-3, d_model=128, num_layers=2,

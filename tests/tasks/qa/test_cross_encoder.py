@@ -236,6 +236,26 @@ def test_the_blend_reaches_the_minimum_even_when_the_transformer_is_confidently_
         assert objective(fitted) <= objective(other) + 1e-9
 
 
+@given(st.floats(-8, 8), st.floats(-8, 8))
+def test_the_consistency_term_is_the_symmetric_kl_of_two_bernoulli_predictions(z1, z2):
+    p, q = 1 / (1 + np.exp(-z1)), 1 / (1 + np.exp(-z2))
+
+    def kl(a, b):
+        return a * np.log(a / b) + (1 - a) * np.log((1 - a) / (1 - b))
+
+    assert (p - q) * (z1 - z2) == pytest.approx(kl(p, q) + kl(q, p), abs=1e-9)
+
+
+def test_training_with_the_consistency_term_reads_each_pair_in_both_orders():
+    s = MatchSettings(architecture="cross", vocab_size=300, encoder=SMALL, max_len=16, epochs=4,
+                      batch_size=32, lr=3e-3, patience=None, pretrain_epochs=0, blend=False, consistency=1.0)
+    matcher = train_matcher(_same_set_pairs(300, 0), settings=s, device="cpu", verbose=False)
+    history = matcher.fit_result.history
+    assert len(history) == 4 and history[-1]["train_loss"] < history[0]["train_loss"]
+    with pytest.raises(ValueError, match="consistency: expected a finite number >= 0"):
+        MatchSettings(consistency=-1.0)
+
+
 def test_without_the_blend_the_scores_are_the_transformers_own():
     s = MatchSettings(architecture="cross", vocab_size=300, encoder=SMALL, max_len=16, epochs=1,
                       batch_size=32, patience=None, blend=False, pretrain_epochs=0)
