@@ -33,9 +33,10 @@ baseline's logit as an input let the Transformer learn only slowly around it; bo
 ``benchmarks/LOG.md``. The two are blended after training instead, see :mod:`.blend`.)
 
 **Symmetry.** ``[CLS] a [SEP] b [SEP]`` and ``[CLS] b [SEP] a [SEP]`` are different sequences;
-training swaps each pair's order at random (:func:`cross_batches` with ``swap``), and
-:meth:`CrossPairMatcher.symmetric_logits` averages the logits of both orders, so a score never
-depends on which question came first.
+training reads each pair in both orders and pulls the two predictions together (the consistency
+term of :func:`~.training.fit_pairs`; without it, each pair in a random order,
+:func:`cross_batches` with ``swap``), and :meth:`CrossPairMatcher.symmetric_logits` averages the
+logits of both orders, so a score never depends on which question came first.
 
 Each question is cut to its first ``(max_len - 3) // 2`` tokens (ATEC questions have about 13
 characters, far below the default 64 positions).
