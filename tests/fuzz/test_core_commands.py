@@ -44,16 +44,18 @@ def test_generate_refuses_a_value_out_of_range(option, language_model, capsys):
     @given(value=GENERATE_OPTIONS[option])
     def case(value):
         argv = ["generate", "--model", str(language_model), f"{option}={value}", "where is"]
-        expect_refusal(argv, capsys, what=f"{option} {value!r}", names=[option], words=[option.lstrip("-")],
-                       watched=[language_model])
+        refused = expect_refusal(argv, capsys, what=f"{option} {value!r}", names=[option],
+                                 words=[option.lstrip("-")], watched=[language_model])
+        assert refused.status == 2 and not refused.traceback
 
     case()
 
 
 def test_generate_refuses_an_empty_prompt(language_model, capsys):
     for prompt in ("",):
-        expect_refusal(["generate", "--model", str(language_model), prompt], capsys,
-                       what=f"prompt {prompt!r}", words=["prompt"], watched=[language_model])
+        refused = expect_refusal(["generate", "--model", str(language_model), prompt], capsys,
+                                 what=f"prompt {prompt!r}", words=["prompt"], watched=[language_model])
+        assert refused.status == 2 and not refused.traceback
 
 
 GENERATE_DAMAGE = {
@@ -73,9 +75,10 @@ def test_generate_refuses_a_damaged_model_folder(name, language_model, capsys, t
             (copy / name).unlink()
         else:
             (copy / name).write_bytes(data)
-        expect_refusal(["generate", "--model", str(copy), "where is"], capsys,
-                       what=f"{name} {'deleted' if data is None else data[:30]!r}", names=[copy.name],
-                       watched=[copy])
+        refused = expect_refusal(["generate", "--model", str(copy), "where is"], capsys,
+                                 what=f"{name} {'deleted' if data is None else data[:30]!r}",
+                                 names=[copy.name], watched=[copy])
+        assert refused.status == 2 and not refused.traceback
 
 
 # ---------------------------------------------------------------------------- plot

@@ -46,8 +46,9 @@ def test_a_malformed_file_is_refused(head, verb, defect, built, capsys, tmp_path
         path, out = folder / f"data-{n}.csv", folder / f"out-{n}"
         path.write_bytes(case.data)
         argv = head.command_line(verb, made.paths(data=path, out=out))
-        expect_refusal(argv, capsys, what=case.what, names=[path.name], line=case.line,
-                       watched=[path, made.model], fresh=[out])
+        refused = expect_refusal(argv, capsys, what=case.what, names=[path.name], line=case.line,
+                                 watched=[path, made.model], fresh=[out])
+        assert refused.status == 2 and not refused.traceback
 
     case()
 
@@ -64,8 +65,9 @@ def test_data_that_is_not_a_file_is_refused(head, verb, where, built, capsys, tm
         path.mkdir()
     out = tmp_path / "out"
     argv = head.command_line(verb, made.paths(data=path, out=out))
-    expect_refusal(argv, capsys, what=f"--data {where}", names=[path.name], watched=[made.data, made.model],
-                   fresh=[out])
+    refused = expect_refusal(argv, capsys, what=f"--data {where}", names=[path.name],
+                             watched=[made.data, made.model], fresh=[out])
+    assert refused.status == 2 and not refused.traceback
 
 
 @pytest.mark.parametrize("head, verb", [v for v in VERBS if v.values[1] != "train"])
@@ -145,7 +147,8 @@ def test_a_malformed_interaction_text_file_is_refused(fmt, verb, defect, built, 
         path, out = folder / f"data-{n}.txt", folder / f"out-{n}"
         path.write_bytes(case.data)
         argv = head.command_line(verb, made.paths(data=path, out=out)) + ["--format", fmt]
-        expect_refusal(argv, capsys, what=f"{fmt}: {case.what}", names=[path.name], line=case.line,
-                       watched=[path, made.model], fresh=[out])
+        refused = expect_refusal(argv, capsys, what=f"{fmt}: {case.what}", names=[path.name], line=case.line,
+                                 watched=[path, made.model], fresh=[out])
+        assert refused.status == 2 and not refused.traceback
 
     case()

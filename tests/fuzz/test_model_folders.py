@@ -188,4 +188,5 @@ def test_a_folder_that_is_not_this_heads_model_is_refused(head, where, built, ca
     data = made.valid_file("evaluate")
     argv = head.command_line("evaluate", made.paths(model=model, data=data))
     watched = [made.data, model] if model.exists() else [made.data]
-    expect_refusal(argv, capsys, what=f"--model {where}", names=[model.name], watched=watched)
+    refused = expect_refusal(argv, capsys, what=f"--model {where}", names=[model.name], watched=watched)
+    assert refused.status == 2 and not refused.traceback

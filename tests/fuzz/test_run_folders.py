@@ -53,7 +53,8 @@ def test_a_training_into_a_folder_that_is_not_free_is_refused(head, where, built
     argv = _train(head, made, out)
     watched = [tmp_path, made.data, made.model]
     names = ["--out"] + ([str(out)] if out else [])
-    expect_refusal(argv, capsys, what=f"--out {where}", names=names, watched=watched)
+    refused = expect_refusal(argv, capsys, what=f"--out {where}", names=names, watched=watched)
+    assert refused.status == 2 and not refused.traceback
 
 
 @pytest.mark.skipif(os.name == "nt", reason="the holder process is ended with POSIX signals")
