@@ -172,13 +172,9 @@ def fit_pairs(matcher: QuestionMatcher, pairs: Sequence[Pair], valid: Sequence[P
         device_ = next(m.parameters()).device
         logits = torch.cat([m(*[t.to(device_) for t in pair_batches(data[i:i + 256])[:4]]).cpu()
                             for i in range(0, len(data), 256)])  # (N,)
-        truth = [r[2] for r in data]
-        return {"roc_auc": roc_auc(truth, logits.numpy()),
-                "accuracy": accuracy(truth, (logits >= 0).long().tolist())}
+        return _validation_scores([r[2] for r in data], logits)
 
-    config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, patience=s.patience,
-                         monitor="roc_auc", mode="max", seed=seed, device=device, max_minutes=max_minutes,
-                         verbose=verbose, progress=None if verbose else False, log_every=0)
+    config = _train_config(s, seed=seed, device=device, max_minutes=max_minutes, verbose=verbose)
     return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode_pairs(pairs),
                    valid_data=encode_pairs(valid), evaluate_fn=evaluate_fn, collate_fn=pair_batches,
                    out_dir=out_dir, task_config={"task": "qa_match"}).fit()
@@ -220,15 +216,23 @@ def _fit_cross(matcher: QuestionMatcher, pairs, valid, s: MatchSettings, *, seed
 
     def evaluate_fn(m, data):
         logits = torch.cat([m.symmetric_logits(data[i:i + 256]).cpu() for i in range(0, len(data), 256)])
-        truth = [y for _, y in data]
-        return {"roc_auc": roc_auc(truth, logits.numpy()),
-                "accuracy": accuracy(truth, (logits >= 0).long().tolist())}
+        return _validation_scores([y for _, y in data], logits)
 
-    config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, patience=s.patience,
-                         monitor="roc_auc", mode="max", seed=seed, device=device, max_minutes=max_minutes,
-                         verbose=verbose, progress=None if verbose else False, log_every=0)
-    return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode(pairs),
-                   valid_data=encode(valid),
+    config = _train_config(s, seed=seed, device=device, max_minutes=max_minutes, verbose=verbose)
+    return Trainer(matcher.model, config, loss_fn=loss_fn, train_data=encode(pairs), valid_data=encode(valid),
                    evaluate_fn=evaluate_fn, collate_fn=collate,
                    out_dir=out_dir, task_config={"task": "qa_cross_match"}).fit()
+
+
+def _train_config(s: MatchSettings, *, seed, device, max_minutes, verbose) -> TrainConfig:
+    """The Trainer's settings for fine-tuning a matcher: the epoch kept is the best validation ROC-AUC."""
+    return TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, patience=s.patience,
+                       monitor="roc_auc", mode="max", seed=seed, device=device, max_minutes=max_minutes,
+                       verbose=verbose, progress=None if verbose else False, log_every=0)
+
+
+def _validation_scores(truth: Sequence[int], logits: torch.Tensor) -> dict[str, float]:
+    """ROC-AUC and accuracy (at logit 0) of ``(N,)`` validation logits."""
+    return {"roc_auc": roc_auc(truth, logits.numpy()),
+            "accuracy": accuracy(truth, (logits >= 0).long().tolist())}
 
