@@ -319,7 +319,7 @@ class MatchSettings:
     lr: float = 1e-3
     patience: int | None = 2
     pretrain_epochs: int = 2  # masked characters on the training pairs: ~5 min an epoch on ATEC
-    whole_words: bool = False  # pretraining masks whole jieba words of a character tokenizer's text
+    whole_words: bool = False  # cross: pretraining masks whole jieba words (character tokenizer)
     valid_fraction: float = 0.1
     extra: dict = field(default_factory=dict)
 
