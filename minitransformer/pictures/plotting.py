@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from minitransformer.errors import UsageError
+from minitransformer.files.tables import decode_utf8
 
 __all__ = ["plot_attention", "plot_training_curves", "read_metrics", "select_layers", "require_matplotlib",
            "new_figure", "save_figure", "cjk_font", "text_style", "CJK_FONTS", "INSTALL_HINT", "FORMATS"]
@@ -443,7 +444,8 @@ def read_metrics(metrics: str | Path | Sequence[Mapping[str, Any]]) -> list[dict
             raise FileNotFoundError(f"{path}: metrics file not found (expected a run directory or its "
                                     f"metrics.jsonl)")
         records = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = decode_utf8(path.read_bytes(), path)  # other bytes: one line naming the file and the line
+        for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
