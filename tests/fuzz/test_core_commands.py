@@ -93,8 +93,10 @@ def test_plot_attention_refuses_bad_options(built, capsys, tmp_path):
     for option, value in cases:
         argv = ["plot", "attention", "--model", str(model), "--input", "bookmark-01",
                 "--out", str(tmp_path / "a.png"), option, value]
-        expect_refusal(argv, capsys, what=f"{option} {value!r}", names=[option] + ([value] if value else []),
-                       words=[option.lstrip("-")], watched=[model], fresh=[tmp_path / "a.png"])
+        refused = expect_refusal(argv, capsys, what=f"{option} {value!r}",
+                                 names=[option] + ([value] if value else []), words=[option.lstrip("-")],
+                                 watched=[model], fresh=[tmp_path / "a.png"])
+        assert refused.status == 2 and not refused.traceback
 
 
 METRICS_DAMAGE = [b"", b"\n\n", b"not json\n", b"[1, 2]\n", b"\xff\xfe{}\n", b'{"epoch": 1}\x00\n', b"null\n",
@@ -109,8 +111,9 @@ def test_plot_curves_refuses_a_damaged_metrics_log(capsys, tmp_path_factory, dat
     (run / "metrics.jsonl").write_bytes(data)
     out = run.parent / f"{run.name}.png"
     argv = ["plot", "curves", "--run", str(run), "--out", str(out)] + (["--keys", keys] if keys else [])
-    expect_refusal(argv, capsys, what=f"metrics.jsonl = {data[:40]!r}", names=[run.name, "metrics.jsonl"],
-                   watched=[run], fresh=[out])
+    refused = expect_refusal(argv, capsys, what=f"metrics.jsonl = {data[:40]!r}",
+                             names=[run.name, "metrics.jsonl"], watched=[run], fresh=[out])
+    assert refused.status == 2 and not refused.traceback
 
 
 def test_plot_curves_refuses_a_run_folder_without_a_log_and_bad_options(built, capsys, tmp_path):
@@ -119,8 +122,9 @@ def test_plot_curves_refuses_a_run_folder_without_a_log_and_bad_options(built, c
     for extra in (["--run", str(tmp_path)], ["--run", str(tmp_path / "none")], ["--keys", "no_such_metric"],
                   ["--out", "curves.jpeg"]):
         argv = ["plot", "curves", "--run", str(run), "--out", str(tmp_path / "c.png"), *extra]
-        expect_refusal(argv, capsys, what=" ".join(extra), names=[extra[0], extra[1]], watched=[run],
-                       fresh=[tmp_path / "c.png"])
+        refused = expect_refusal(argv, capsys, what=" ".join(extra), names=[extra[0], extra[1]],
+                                 watched=[run], fresh=[tmp_path / "c.png"])
+        assert refused.status == 2 and not refused.traceback
 
 
 # ---------------------------------------------------------------------------- exercises
@@ -138,8 +142,9 @@ def test_exercises_refuses_bad_ids_and_folders(capsys, tmp_path, sandbox):
              (["make", str(tmp_path / "new"), "--upto", "99.9"], "99.9"), (["list", "--bogus"], "--bogus"),
              ([], "exercises")]
     for argv, name in cases:
-        expect_refusal(["exercises", *argv], capsys, what=" ".join(argv) or "no sub-command", names=[name],
-                       watched=[busy, a_file, sandbox], fresh=[tmp_path / "new"])
+        refused = expect_refusal(["exercises", *argv], capsys, what=" ".join(argv) or "no sub-command",
+                                 names=[name], watched=[busy, a_file, sandbox], fresh=[tmp_path / "new"])
+        assert refused.status == 2 and not refused.traceback
 
 
 # ---------------------------------------------------------------------------- the command line
@@ -151,11 +156,14 @@ def test_the_command_line_refuses_what_it_does_not_know(capsys, sandbox):
              (["forecast", "train"], "--horizon"), (["risk", "train"], "--data"), (["qa", "ask"], "question"),
              (["generate"], "--model"), (["plot"], "ACTION"), (["demo", "--bogus"], "--bogus")]
     for argv, name in cases:
-        expect_refusal(argv, capsys, what=" ".join(argv) or "nothing", names=[name], watched=[sandbox])
+        refused = expect_refusal(argv, capsys, what=" ".join(argv) or "nothing", names=[name],
+                                 watched=[sandbox])
+        assert refused.status == 2 and not refused.traceback
 
 
 @pytest.mark.parametrize("head", [pytest.param(h, id=h.command) for h in HEADS.values()])
 def test_every_verb_without_its_required_options(head, capsys, sandbox):
     for verb in (verb for verb in head.argv if ":" not in verb):
-        expect_refusal([head.command, verb], capsys, what="no options", names=["required", "--"],
-                       watched=[sandbox])
+        refused = expect_refusal([head.command, verb], capsys, what="no options", names=["required", "--"],
+                                 watched=[sandbox])
+        assert refused.status == 2 and not refused.traceback

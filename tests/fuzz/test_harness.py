@@ -36,7 +36,8 @@ def refuse(message):
 
 def test_a_clean_refusal_passes(stand_in, capsys, tmp_path):
     stand_in(refuse(f"{tmp_path / 'data.csv'}, line 3: not UTF-8 text"))
-    expect_refusal([], capsys, what="x", names=["data.csv"], line=3, watched=[tmp_path])
+    refused = expect_refusal([], capsys, what="x", names=["data.csv"], line=3, watched=[tmp_path])
+    assert refused.status == 2 and not refused.traceback
 
 
 @pytest.mark.parametrize("command, problem", [
